@@ -1,0 +1,61 @@
+"""The standard ``grpc.health.v1`` service, tied to the bridge's life cycle.
+
+Kubernetes' readiness probe (the flyteconnector chart probes ``grpc: {port: 8000}``) asks for the
+service ``""``. The bridge reports NOT_SERVING until connectors are loaded, SERVING for ``""`` and
+every served service afterwards, and NOT_SERVING again from the moment it starts draining, so a
+load balancer stops sending new work before the listener goes away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+HEALTH_SERVICE_NAME: str = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
+
+
+class BridgeHealth:
+    """Owns the aio ``HealthServicer`` and the list of services it reports on."""
+
+    def __init__(self) -> None:
+        """Create the servicer; nothing is SERVING until :meth:`serving` is called."""
+        self.servicer = health.aio.HealthServicer()
+        self._services: list[str] = [""]
+        self.draining = False
+
+    def add_to_server(self, server: grpc.aio.Server) -> None:
+        """Register the health service on ``server``.
+
+        Args:
+            server: The grpc.aio server.
+        """
+        health_pb2_grpc.add_HealthServicer_to_server(self.servicer, server)
+
+    async def not_serving_yet(self, services: Iterable[str]) -> None:
+        """Report NOT_SERVING for ``""`` and ``services`` (before connectors are loaded).
+
+        Args:
+            services: Fully qualified names of the services this server will serve.
+        """
+        self._services = ["", *dict.fromkeys(services), HEALTH_SERVICE_NAME]
+        for name in self._services:
+            await self.servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        # The health service itself answers from the start.
+        await self.servicer.set(HEALTH_SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+
+    async def serving(self) -> None:
+        """Report SERVING for ``""`` and every registered service."""
+        for name in self._services:
+            await self.servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    async def drain(self) -> None:
+        """Report NOT_SERVING for everything, permanently (the server is shutting down)."""
+        self.draining = True
+        await self.servicer.enter_graceful_shutdown()
+
+    @property
+    def services(self) -> list[str]:
+        """The service names reported on, ``""`` first."""
+        return list(self._services)

@@ -1,0 +1,182 @@
+"""Assemble the one grpc.aio server: both generations, health and reflection on one port.
+
+``build_server(hub, options)`` registers, on a single ``grpc.aio`` server:
+
+- the three v1 services (``legacy.add_to_server``): AsyncAgentService, SyncAgentService,
+  AgentMetadataService;
+- the two v2 services (``modern.add_to_server``), also answered under their flyteidl2 beta names
+  (:mod:`bridge.aliases`);
+- ``grpc.health.v1.Health`` (:mod:`bridge.health`) and, optionally, server reflection.
+
+Channel options accept the Flyte 2 executor's keepalive pings (every 30 s during a call): gRPC
+core's default would answer pings more often than every 5 minutes with a ``too_many_pings``
+GOAWAY, which kills a long GetTask. The life cycle (signals, grace, timeout) is in
+:mod:`bridge.runtime`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from grpc_reflection.v1alpha import reflection
+
+from bridge.aliases import BETA_SERVICE_NAMES, AliasHandler, RecordingServer
+from bridge.health import HEALTH_SERVICE_NAME, BridgeHealth
+from translators import _gen
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+"""Default receive/send limit; gRPC's own default receive limit is 4 MiB, too small for big literal maps."""
+
+V1_SERVICE_NAMES: tuple[str, ...] = tuple(
+    s.full_name for s in _gen.v1_service.DESCRIPTOR.services_by_name.values()
+)
+V2_SERVICE_NAMES: tuple[str, ...] = tuple(
+    s.full_name for s in _gen.v2_service.DESCRIPTOR.services_by_name.values()
+)
+
+
+@dataclass
+class ServerOptions:
+    """How the gRPC server listens. Defaults match ``pyflyte serve connector`` and ``c0``."""
+
+    host: str = "[::]"
+    port: int = 8000
+    worker: int = 10
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    grace: float = 20.0
+    reflection: bool = True
+    beta_names: bool = True
+    reuse_port: bool = False
+    credentials: grpc.ServerCredentials | None = None
+    extra_options: Sequence[tuple[str, Any]] = field(default_factory=tuple)
+
+
+def channel_options(options: ServerOptions) -> list[tuple[str, Any]]:
+    """The grpc server channel arguments for ``options``.
+
+    Args:
+        options: The server options.
+
+    Returns:
+        A list of (name, value) grpc channel arguments.
+    """
+    return [
+        ("grpc.max_receive_message_length", options.max_message_bytes),
+        ("grpc.max_send_message_length", options.max_message_bytes),
+        # Accept client pings every 10 s (the executor sends one every 30 s during a call) and
+        # never count them as abuse; also accept pings on idle connections.
+        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+        ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+        ("grpc.http2.max_ping_strikes", 0),
+        ("grpc.keepalive_permit_without_calls", 1),
+        # Our own pings find dead peers (e.g. a propeller pod that vanished mid-call).
+        ("grpc.keepalive_time_ms", 60_000),
+        ("grpc.keepalive_timeout_ms", 20_000),
+        # A single process must fail loudly on a taken port; workers share it on purpose.
+        ("grpc.so_reuseport", 1 if options.reuse_port else 0),
+        *options.extra_options,
+    ]
+
+
+@dataclass
+class BridgeServer:
+    """A built, not yet started, bridge server."""
+
+    server: grpc.aio.Server
+    health: BridgeHealth
+    hub: Any
+    port: int
+    service_names: list[str]
+    secure: bool
+
+    async def start(self) -> None:
+        """Start listening and report SERVING for every service."""
+        await self.health.not_serving_yet(self.service_names)
+        await self.server.start()
+        await self.health.serving()
+        log.info(
+            "serving %d services on port %d (%s)",
+            len(self.service_names), self.port, "TLS" if self.secure else "plaintext",
+        )
+
+    async def stop(self, grace: float | None) -> None:
+        """Drain and stop: NOT_SERVING, refuse new calls, let in-flight calls finish within ``grace``.
+
+        Args:
+            grace: Seconds in-flight calls may still run; None waits for them without limit.
+        """
+        await self.health.drain()
+        drain = getattr(self.hub, "drain", None)
+        if callable(drain):
+            result = drain()
+            if hasattr(result, "__await__"):
+                await result
+        await self.server.stop(grace)
+
+
+def _add_v1(server: Any, hub: Any) -> None:
+    import legacy
+
+    legacy.add_to_server(server, hub)
+
+
+def _add_v2(server: Any, hub: Any) -> None:
+    import modern
+
+    modern.add_to_server(server, hub)
+
+
+def build_server(hub: Any, options: ServerOptions | None = None) -> BridgeServer:
+    """Build the one grpc.aio server for ``hub`` (call inside the event loop that will run it).
+
+    Args:
+        hub: A ``modern.Hub``; both generations' servicers call it.
+        options: Listening options; defaults as ``pyflyte serve connector``.
+
+    Returns:
+        The built server with its bound port (useful with ``port=0``).
+
+    Raises:
+        RuntimeError: When the address cannot be bound.
+    """
+    options = options or ServerOptions()
+    server = grpc.aio.server(
+        migration_thread_pool=ThreadPoolExecutor(max_workers=max(1, options.worker)),
+        options=channel_options(options),
+    )
+    _add_v1(server, hub)
+    recorder = RecordingServer(server)
+    _add_v2(recorder, hub)
+    names = [*V1_SERVICE_NAMES, *V2_SERVICE_NAMES]
+    if options.beta_names:
+        server.add_generic_rpc_handlers((AliasHandler(BETA_SERVICE_NAMES, recorder.handlers),))
+        names.extend(BETA_SERVICE_NAMES)
+    health = BridgeHealth()
+    health.add_to_server(server)
+    if options.reflection:
+        # Beta aliases have no descriptors of their own, so only real names are reflected.
+        reflection.enable_server_reflection(
+            [*V1_SERVICE_NAMES, *V2_SERVICE_NAMES, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME],
+            server,
+        )
+    address = f"{options.host}:{options.port}"
+    try:
+        if options.credentials is not None:
+            port = server.add_secure_port(address, options.credentials)
+        else:
+            port = server.add_insecure_port(address)
+    except RuntimeError as exc:
+        raise RuntimeError(f"cannot listen on {address}: {exc}") from None
+    if port == 0:
+        raise RuntimeError(f"cannot listen on {address} (in use?)")
+    return BridgeServer(
+        server=server, health=health, hub=hub, port=port, service_names=names,
+        secure=options.credentials is not None,
+    )
