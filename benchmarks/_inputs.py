@@ -1,0 +1,69 @@
+"""The check every bench connector runs on its native inputs in ``create``.
+
+The benchmark asks each server to hand the connector all ten inputs as native Python values; the
+connector reads every one and fails the call if a value is missing or wrong. A failed call does not
+bump the server's success counter, so a server that skipped or broke a conversion cannot pass a point.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import Any
+
+_EXPECTED: dict[str, Any] = {
+    "count": 7,
+    "ratio": 3.5,
+    "name": "hello-bench",
+    "flag": True,
+    "when": datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc),
+    "span": datetime.timedelta(seconds=90),
+    "items": [1, 2, 3, 4, 5],
+    "weights": {"a": 1, "b": 2, "c": 3},
+}
+_BLOB_URI = "s3://bench-bucket/data/inputs/part-00000.csv"
+
+
+def _attr(value: Any, name: str) -> Any:
+    """Field of a dataclass-like or mapping value (SDKs differ in what they rebuild)."""
+    if isinstance(value, Mapping):
+        return value.get(name)
+    return getattr(value, name, None)
+
+
+def _same_instant(got: Any, want: datetime.datetime) -> bool:
+    # Some type engines return naive UTC datetimes; compare the instant, not the tzinfo.
+    if isinstance(got, datetime.datetime) and got.tzinfo is None:
+        got = got.replace(tzinfo=datetime.timezone.utc)
+    return bool(got == want)
+
+
+def check_inputs(inputs: Mapping[str, Any] | None) -> int:
+    """Read every bench input and verify it; return a small checksum so the work is not optimized away.
+
+    Args:
+        inputs: the native inputs handed to ``create``.
+
+    Returns:
+        The number of inputs read (always 10 on success).
+
+    Raises:
+        ValueError: an input is missing or has the wrong value.
+    """
+    if inputs is None:
+        raise ValueError("bench connector got no inputs")
+    seen = 0
+    for name, want in _EXPECTED.items():
+        got = inputs[name]
+        ok = _same_instant(got, want) if isinstance(want, datetime.datetime) else got == want
+        if not ok:
+            raise ValueError(f"input {name!r}: got {got!r:.80}, want {want!r:.80}")
+        seen += 1
+    blob = inputs["data"]
+    uri = _attr(blob, "uri") or _attr(blob, "path") or _attr(blob, "remote_source") or str(blob)
+    if not str(uri).endswith("part-00000.csv"):
+        raise ValueError(f"input 'data': got {blob!r:.80}, want a blob at {_BLOB_URI}")
+    point = inputs["point"]
+    if _attr(point, "x") != 1 or _attr(point, "label") != "p" or _attr(point, "y") != 2.5:
+        raise ValueError(f"input 'point': got {point!r:.80}")
+    return seen + 2
