@@ -1,0 +1,9 @@
+"""``python -m bridge``: the same as the ``flyte-bridge`` console script."""
+
+from __future__ import annotations
+
+import sys
+
+from bridge.cli import main
+
+sys.exit(main())

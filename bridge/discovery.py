@@ -1,0 +1,160 @@
+"""Find and import connector modules, and bring SDK registries into the hub's registry.
+
+Order (later sources may add to what earlier ones registered):
+
+1. Built-ins, so a bare ``flyte-bridge serve`` serves real work: the file sensor
+   (``modern.sensors.builtin``) and the echo example (``bridge.examples``).
+2. Entry points of the project's group ``flyte_connector_bridge.connectors``, flyte-sdk's
+   ``flyte.connectors`` (as ``c0`` loads them) and flytekit's ``flytekit.plugins`` (as
+   ``pyflyte serve connector`` does; flytekit is imported only when that group is not empty,
+   because importing flytekit loads its plugins and costs about a second).
+3. ``--modules`` given on the command line (the current directory is on ``sys.path``, as in
+   ``pyflyte serve``).
+4. Adapters: flytekit's and flyte-sdk's own registries are imported into the hub registry when
+   those SDKs were imported by any of the above.
+
+A module that fails to import is logged, listed in the start table and skipped; the rest serve.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+PROJECT_GROUP = "flyte_connector_bridge.connectors"
+FLYTE_SDK_GROUP = "flyte.connectors"
+FLYTEKIT_GROUP = "flytekit.plugins"
+BUILTIN_MODULES: tuple[str, ...] = ("modern.sensors.builtin", "bridge.examples")
+
+_MAX_ERROR_CHARS = 300
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    """A connector source that could not be loaded."""
+
+    source: str
+    name: str
+    error: str
+
+
+@dataclass
+class DiscoveryReport:
+    """What discovery loaded and what it skipped."""
+
+    loaded: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[LoadFailure] = field(default_factory=list)
+    adapted: list[str] = field(default_factory=list)
+
+
+def _summary(exc: BaseException) -> str:
+    # The type and a bounded message: enough to fix the import, never a whole traceback.
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= _MAX_ERROR_CHARS else text[: _MAX_ERROR_CHARS - 3] + "..."
+
+
+def _import(report: DiscoveryReport, source: str, name: str, module: str) -> None:
+    try:
+        importlib.import_module(module)
+    except Exception as exc:  # a broken connector must not take the others down
+        failure = LoadFailure(source, name, _summary(exc))
+        report.failed.append(failure)
+        log.warning("skipped connector module %s (%s): %s", name, source, failure.error)
+        log.debug("import of %s failed", module, exc_info=True)
+    else:
+        report.loaded.append((source, name))
+        log.info("loaded connector module %s (%s)", name, source)
+
+
+def _load_group(report: DiscoveryReport, group: str, seen: set[str]) -> None:
+    for ep in entry_points(group=group):
+        try:
+            if ep.module in seen:
+                continue
+            seen.add(ep.module)
+            ep.load()
+        except Exception as exc:
+            failure = LoadFailure(group, ep.name, _summary(exc))
+            report.failed.append(failure)
+            log.warning("skipped entry point %s (%s): %s", ep.name, group, failure.error)
+            log.debug("entry point %s failed", ep.name, exc_info=True)
+        else:
+            report.loaded.append((group, ep.name))
+            log.info("loaded entry point %s (%s)", ep.name, group)
+
+
+def _adapt(report: DiscoveryReport, registry: Any) -> None:
+    adapters = (
+        ("flytekit", "legacy.flytekit_adapter", "import_flytekit_registry"),
+        ("flyte", "modern.flyte_sdk", "import_flyte_sdk_registry"),
+    )
+    for sdk, module_name, func_name in adapters:
+        if sdk not in sys.modules:
+            continue  # nobody imported that SDK, so its registry is empty
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            log.info("no %s adapter available (%s)", sdk, _summary(exc))
+            continue
+        func = getattr(module, func_name, None)
+        if func is None:
+            log.info("%s has no %s yet; %s connectors not adapted", module_name, func_name, sdk)
+            continue
+        try:
+            func(registry)
+        except Exception as exc:
+            failure = LoadFailure("adapter", f"{module_name}.{func_name}", _summary(exc))
+            report.failed.append(failure)
+            log.warning("adapting the %s registry failed: %s", sdk, failure.error)
+        else:
+            report.adapted.append(sdk)
+
+
+def discover(
+    registry: Any,
+    modules: Sequence[str] = (),
+    *,
+    builtins: Iterable[str] = BUILTIN_MODULES,
+    entry_point_groups: bool = True,
+) -> DiscoveryReport:
+    """Import every connector source and adapt SDK registries into ``registry``.
+
+    Args:
+        registry: The hub's ``modern.ConnectorRegistry`` (normally the process-wide default,
+            where connector modules register themselves on import).
+        modules: Extra module names (``--modules``).
+        builtins: Modules always loaded first.
+        entry_point_groups: Whether to load the entry-point groups.
+
+    Returns:
+        What was loaded, adapted and skipped.
+    """
+    report = DiscoveryReport()
+    seen: set[str] = set()
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    for module in builtins:
+        seen.add(module)
+        _import(report, "builtin", module, module)
+    if entry_point_groups:
+        _load_group(report, PROJECT_GROUP, seen)
+        _load_group(report, FLYTE_SDK_GROUP, seen)
+        if list(entry_points(group=FLYTEKIT_GROUP)) and importlib.util.find_spec("flytekit"):
+            _import(report, FLYTEKIT_GROUP, "flytekit", "flytekit")
+            _load_group(report, FLYTEKIT_GROUP, seen)
+    for module in modules:
+        if module in seen:
+            continue
+        seen.add(module)
+        _import(report, "--modules", module, module)
+    _adapt(report, registry)
+    return report

@@ -1,0 +1,89 @@
+"""Prometheus metrics on their own port.
+
+The metric families themselves (``flyte_connector_requests_success_total``,
+``flyte_connector_requests_failure_total{error_code}``, ``flyte_connector_request_latency_seconds``,
+``flyte_connector_input_literal_bytes``, the names both SDKs use) are defined once by the hub
+(``modern``) in the default registry; this module only exposes that registry, which also carries
+prometheus_client's default process and platform collectors.
+
+With ``--workers N`` every worker is its own process with its own registry, and each worker
+exposes it on **its own port: ``prometheus_port + i``** for worker ``i`` (0-based). We chose this
+over prometheus_client's multiprocess mode because that mode drops the process collectors
+(CPU, memory, open fds per worker are what operators want to see), needs a shared writable
+directory and must be set up before any metric is created. Scrape all N ports (one
+``PodMonitor`` endpoint per port, or a port range).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+DISABLED = -1
+"""``--prometheus_port -1`` turns the metrics endpoint off; ``0`` picks a free port."""
+
+
+@dataclass
+class MetricsEndpoint:
+    """A running metrics HTTP server."""
+
+    port: int
+    httpd: Any
+
+    def close(self) -> None:
+        """Stop serving metrics."""
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def worker_port(base: int, worker_index: int) -> int:
+    """The metrics port of worker ``worker_index`` (see the module docstring).
+
+    Args:
+        base: ``--prometheus_port``.
+        worker_index: 0-based worker number.
+
+    Returns:
+        ``base + worker_index``, or ``base`` unchanged when it is 0 (free port) or disabled.
+    """
+    if base <= 0:
+        return base
+    return base + worker_index
+
+
+def _register_hub_metrics() -> None:
+    # Importing the hub's metrics module registers its families exactly once per process.
+    for name in ("modern.metrics", "modern._metrics"):
+        try:
+            importlib.import_module(name)
+            return
+        except ImportError:
+            continue
+
+
+def start_metrics(port: int, addr: str = "0.0.0.0") -> MetricsEndpoint | None:
+    """Expose the default Prometheus registry over HTTP.
+
+    Args:
+        port: The port; 0 picks a free one, :data:`DISABLED` (-1) starts nothing.
+        addr: The address to bind.
+
+    Returns:
+        The endpoint (with its real port), or None when disabled.
+
+    Raises:
+        OSError: When the port cannot be bound.
+    """
+    if port == DISABLED:
+        return None
+    from prometheus_client import start_http_server
+
+    _register_hub_metrics()
+    httpd, _thread = start_http_server(port, addr=addr)
+    bound = int(httpd.server_port)
+    log.info("Prometheus metrics on http://%s:%d/metrics", addr, bound)
+    return MetricsEndpoint(bound, httpd)

@@ -1,0 +1,137 @@
+"""``flyte-bridge serve``: discovery, hub, server, metrics and the start table, in that order."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import grpc
+
+from bridge.discovery import discover
+from bridge.logs import configure_logging
+from bridge.metrics import start_metrics, worker_port
+from bridge.runtime import run_until_stopped
+from bridge.server import BridgeServer, ServerOptions, build_server
+from bridge.table import format_start_table, served_rows
+from bridge.tls import TlsConfigError, server_credentials
+from bridge.workers import supervise
+
+log = logging.getLogger(__name__)
+
+
+def child_argv(argv: Sequence[str], index: int) -> list[str]:
+    """The command line of worker ``index``: the parent's, with ``--workers 1`` and its index.
+
+    Args:
+        argv: The parent's arguments (starting with ``serve``).
+        index: The 0-based worker index.
+
+    Returns:
+        A full argv for ``subprocess``.
+    """
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg == "--workers":
+            skip = True
+            continue
+        if arg.startswith("--workers="):
+            continue
+        kept.append(arg)
+    return [sys.executable, "-m", "bridge", *kept, "--workers", "1", "--worker-index", str(index)]
+
+
+def make_hub(registry: Any) -> Any:
+    """The hub every face calls.
+
+    Args:
+        registry: The connector registry.
+
+    Returns:
+        A ``modern.Hub``.
+    """
+    import modern
+
+    return modern.Hub(registry)
+
+
+def serve_command(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Run ``serve`` with parsed ``args``.
+
+    Args:
+        args: Parsed flags.
+        argv: The raw arguments (to start workers with the same flags).
+
+    Returns:
+        The process exit code (0 after a clean stop, 2 on bad flags, 1 on other failures).
+    """
+    try:
+        configure_logging(args.log_level, args.log_format)
+    except ValueError as exc:
+        print(f"flyte-bridge: {exc}", file=sys.stderr)
+        return 2
+    try:
+        credentials = server_credentials(args.tls_cert, args.tls_key, args.tls_client_ca)
+    except TlsConfigError as exc:
+        log.error("%s", exc)
+        return 2
+    if args.workers > 1:
+        if args.port == 0:
+            log.error("--workers needs a fixed --port (port 0 would give every worker its own port)")
+            return 2
+        return supervise(args.workers, lambda i: child_argv(argv, i), grace=args.grace)
+    try:
+        return asyncio.run(_serve(args, credentials))
+    except OSError as exc:
+        log.error("cannot start: %s", exc)
+        return 1
+    except RuntimeError as exc:
+        log.error("cannot start: %s", exc)
+        return 1
+
+
+async def _serve(args: argparse.Namespace, credentials: grpc.ServerCredentials | None) -> int:
+    import modern
+
+    registry = modern.default_registry()
+    report = discover(registry, args.modules, entry_point_groups=args.entry_points)
+    hub = make_hub(registry)
+    options = ServerOptions(
+        host=args.host,
+        port=args.port,
+        worker=args.worker,
+        max_message_bytes=args.max_message_bytes,
+        grace=args.grace,
+        reflection=args.reflection,
+        reuse_port=args.worker_index is not None,
+        credentials=credentials,
+    )
+    index = args.worker_index or 0
+    metrics = start_metrics(worker_port(args.prometheus_port, index))
+    try:
+        bridge = build_server(hub, options)
+        first = args.worker_index in (None, 0)
+
+        def _announce(server: BridgeServer) -> None:
+            if first:
+                table = format_start_table(served_rows(registry), report)
+                if args.log_format == "json":
+                    log.info("%s", table)
+                else:
+                    print(table, file=sys.stderr, flush=True)
+            log.info(
+                "flyte-bridge ready on %s:%d%s", args.host, server.port,
+                "" if args.worker_index is None else f" (worker {args.worker_index})",
+            )
+
+        return await run_until_stopped(bridge, grace=args.grace, timeout=args.timeout, on_started=_announce)
+    finally:
+        if metrics is not None:
+            metrics.close()
