@@ -42,6 +42,12 @@ def served_rows(registry: Any) -> list[ServedRow]:
         Rows sorted by connector name, then category.
     """
     rows: list[ServedRow] = []
+    entries = getattr(registry, "entries", None)
+    if callable(entries):  # modern.ConnectorRegistry: each entry knows whether it is sync
+        for e in entries():
+            name, version = e.category
+            rows.append(_row(e.name, name, version, "sync" if e.is_sync else "async"))
+        return sorted(rows, key=lambda r: (r.connector, r.category))
     for item in registry.list_connectors():
         if hasattr(item, "supported_task_categories"):  # a v2 Connector message
             for cat in item.supported_task_categories:
