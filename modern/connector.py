@@ -1,0 +1,200 @@
+"""The one connector API: written once, served to Flyte 1 and Flyte 2 clients.
+
+Names and call signatures follow flyte-sdk's ``flyte.connectors`` so a flyte-sdk connector ports by
+changing its import. ``ResourceMeta`` is JSON (never pickle): a replica that did not create a task
+can still decode its ``resource_meta``, and bytes from a client can never run code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any, TypeVar
+
+from modern.errors import InvalidRequestError
+
+if typing.TYPE_CHECKING:
+    from flyteidl2.connector.connector_pb2 import (
+        GetTaskLogsResponse,
+        GetTaskMetricsResponse,
+        TaskExecutionMetadata,
+    )
+    from flyteidl2.core.execution_pb2 import TaskLog
+    from flyteidl2.core.tasks_pb2 import TaskTemplate
+
+_M = TypeVar("_M", bound="ResourceMeta")
+
+
+def _from_jsonable(tp: Any, value: Any) -> Any:
+    """Rebuild nested dataclasses from decoded JSON; every other value is kept as JSON gave it."""
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp) and isinstance(value, dict):
+        return _build(tp, value)
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        # Optional[Nested]: try the dataclass members only; plain values pass through.
+        for member in typing.get_args(tp):
+            if isinstance(member, type) and dataclasses.is_dataclass(member) and isinstance(value, dict):
+                return _build(member, value)
+    if origin in (list, tuple) and isinstance(value, list):
+        args = typing.get_args(tp)
+        inner = args[0] if args else Any
+        items = [_from_jsonable(inner, v) for v in value]
+        return tuple(items) if origin is tuple else items
+    return value
+
+
+def _build(cls: type, data: dict[str, Any]) -> Any:
+    hints = _hints(cls)
+    known = {f.name for f in dataclasses.fields(cls) if f.init}
+    # Unknown keys are ignored so that an older replica can read meta written by a newer one.
+    kwargs = {k: _from_jsonable(hints.get(k, Any), v) for k, v in data.items() if k in known}
+    return cls(**kwargs)
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    # Resolving annotations walks the class's module; do it once per class, not per decode.
+    hints = _HINTS.get(cls)
+    if hints is None:
+        try:
+            hints = typing.get_type_hints(cls)
+        except Exception:  # unresolvable forward references: fall back to plain JSON values
+            hints = {}
+        _HINTS[cls] = hints
+    return hints
+
+
+@dataclasses.dataclass
+class ResourceMeta:
+    """Base of a connector's job handle (for example the remote job's id).
+
+    Subclass it as a dataclass; ``encode``/``decode`` give JSON bytes that travel to the client as
+    ``resource_meta`` and come back in GetTask/DeleteTask, possibly to another replica.
+    """
+
+    def encode(self) -> bytes:
+        """Encode this handle as UTF-8 JSON bytes.
+
+        Returns:
+            The JSON encoding of the dataclass fields.
+        """
+        return json.dumps(dataclasses.asdict(self), separators=(",", ":")).encode("utf-8")
+
+    @classmethod
+    def decode(cls: type[_M], data: bytes) -> _M:
+        """Decode bytes written by ``encode``.
+
+        Args:
+            data: The ``resource_meta`` bytes of a request.
+
+        Returns:
+            An instance of ``cls``.
+
+        Raises:
+            InvalidRequestError: The bytes are not JSON of an object that fits ``cls``.
+        """
+        try:
+            value = json.loads(bytes(data).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise InvalidRequestError(
+                f"resource_meta is not valid JSON for {cls.__name__}: {type(exc).__name__}"
+            ) from None
+        if not isinstance(value, dict):
+            raise InvalidRequestError(f"resource_meta for {cls.__name__} must be a JSON object")
+        try:
+            return typing.cast(_M, _build(cls, value))
+        except TypeError as exc:
+            raise InvalidRequestError(f"resource_meta does not fit {cls.__name__}: {exc}") from None
+
+
+@dataclasses.dataclass
+class Resource:
+    """A job's state as a connector reports it.
+
+    Attributes:
+        phase: A flyteidl2 ``TaskExecution.Phase`` value; never UNDEFINED (0).
+        message: Text shown to the user.
+        log_links: flyteidl2 ``TaskLog`` messages.
+        outputs: Native values or literals by name, or a v2 ``Outputs`` / a ``LiteralMap`` message.
+        custom_info: JSON-like details of the job.
+    """
+
+    phase: int
+    message: str | None = None
+    log_links: list[TaskLog] | None = None
+    outputs: Any = None
+    custom_info: dict[str, Any] | None = None
+
+
+class AsyncConnector(ABC):
+    """A connector whose jobs outlive one call: create, then get until terminal, delete on abort.
+
+    Class attributes ``name``, ``task_type_name``, ``task_type_version`` and ``metadata_type``
+    (a ``ResourceMeta`` dataclass) describe it; register an instance with ``ConnectorRegistry``.
+    """
+
+    name: str = "Async Connector"
+    task_type_name: str
+    task_type_version: int = 0
+    metadata_type: type[ResourceMeta] = ResourceMeta
+
+    @abstractmethod
+    async def create(
+        self,
+        task_template: TaskTemplate,
+        output_prefix: str,
+        inputs: dict[str, Any] | None = None,
+        task_execution_metadata: TaskExecutionMetadata | None = None,
+        **kwargs: Any,
+    ) -> ResourceMeta:
+        """Start the job and return its handle."""
+        raise NotImplementedError
+
+    @abstractmethod
+    async def get(self, resource_meta: Any, **kwargs: Any) -> Resource:
+        """Return the job's current state (and outputs once it succeeded)."""
+        raise NotImplementedError
+
+    @abstractmethod
+    async def delete(self, resource_meta: Any, **kwargs: Any) -> None:
+        """Cancel the job; must be idempotent."""
+        raise NotImplementedError
+
+    async def get_metrics(self, resource_meta: Any, **kwargs: Any) -> GetTaskMetricsResponse:
+        """Return the job's metrics; optional (the default answers UNIMPLEMENTED)."""
+        raise NotImplementedError
+
+    def get_logs(
+        self, resource_meta: Any, **kwargs: Any
+    ) -> Coroutine[Any, Any, GetTaskLogsResponse] | AsyncIterator[GetTaskLogsResponse]:
+        """Return the job's logs: a coroutine of one response or an async generator of several."""
+        raise NotImplementedError
+
+
+class SyncConnector(ABC):
+    """A connector that finishes within one call (``do``) and returns a terminal ``Resource``."""
+
+    name: str = "Sync Connector"
+    task_type_name: str
+    task_type_version: int = 0
+
+    @abstractmethod
+    async def do(
+        self,
+        task_template: TaskTemplate,
+        output_prefix: str,
+        inputs: dict[str, Any] | None = None,
+        task_execution_metadata: TaskExecutionMetadata | None = None,
+        **kwargs: Any,
+    ) -> Resource:
+        """Run the task to completion and return its terminal state and outputs."""
+        raise NotImplementedError
+
+
+__all__ = ["AsyncConnector", "Resource", "ResourceMeta", "SyncConnector"]
