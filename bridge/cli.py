@@ -83,9 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve_flags(serve)
     sub.add_parser("compat", help="Installed versions, supported ranges and the v1/v2 compatibility table.")
     sub.add_parser("translate", help="Translate messages between v1 and v2 (see translate --help).", add_help=False)
-    demo = sub.add_parser("demo", help="Call one connector as FlytePropeller (v1) and as the Flyte 2 executor (v2).")
-    demo.add_argument("--connector", choices=("echo", "file-sensor"), default="echo",
-                      help="Which built-in connector to call. Default echo.")
+    sub.add_parser("demo", help="Call the echo connector as FlytePropeller (v1) and as the Flyte 2 executor (v2).")
     return parser
 
 
@@ -117,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from bridge.demo import demo_command
 
-        return demo_command(args.connector)
+        return demo_command()
     parser.print_help(sys.stderr)
     return 2
 
