@@ -48,6 +48,20 @@ def child_argv(argv: Sequence[str], index: int) -> list[str]:
     return [sys.executable, "-m", "bridge", *kept, "--workers", "1", "--worker-index", str(index)]
 
 
+def metrics_address(host: str) -> str:
+    """The address the metrics endpoint binds: the gRPC host, with ``[::]`` meaning all IPv4+IPv6.
+
+    Args:
+        host: The ``--host`` value.
+
+    Returns:
+        An address prometheus_client can bind.
+    """
+    if host in ("", "[::]", "::", "0.0.0.0"):
+        return "0.0.0.0"
+    return host.strip("[]")
+
+
 def make_hub(registry: Any) -> Any:
     """The hub every face calls.
 
@@ -114,7 +128,7 @@ async def _serve(args: argparse.Namespace, credentials: grpc.ServerCredentials |
         credentials=credentials,
     )
     index = args.worker_index or 0
-    metrics = start_metrics(worker_port(args.prometheus_port, index))
+    metrics = start_metrics(worker_port(args.prometheus_port, index), addr=metrics_address(args.host))
     try:
         bridge = build_server(hub, options)
         first = args.worker_index in (None, 0)

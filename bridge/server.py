@@ -113,11 +113,10 @@ class BridgeServer:
             grace: Seconds in-flight calls may still run; None waits for them without limit.
         """
         await self.health.drain()
-        drain = getattr(self.hub, "drain", None)
-        if callable(drain):
-            result = drain()
-            if hasattr(result, "__await__"):
-                await result
+        # The hub answers calls that still arrive on open connections with UNAVAILABLE.
+        start_draining = getattr(self.hub, "start_draining", None)
+        if callable(start_draining):
+            start_draining()
         await self.server.stop(grace)
 
 
