@@ -25,8 +25,6 @@ from translators._literals_common import (
     DATETIME,
     DURATION,
     FLOAT,
-    INT64_MAX,
-    INT64_MIN,
     INTEGER,
     KIND_TAGS,
     NONE,
@@ -44,12 +42,22 @@ from translators._literals_common import (
 )
 from translators._literals_struct import MSGPACK_TAG, dict_to_struct, msgpack_encode, to_msgpack_tree
 from translators.errors import LiteralConversionError
+from translators._literals_build import (
+    binary_lit,
+    blob_lit,
+    bool_lit,
+    date_lit,
+    datetime_lit,
+    duration_lit,
+    float_lit,
+    infer,
+    int_lit,
+    is_dataclass_instance,
+    none_lit,
+    sd_lit,
+    str_lit,
+)
 from translators.values import Blob, BlobDimensionality, StructuredDataset
-
-_UTC = datetime.timezone.utc
-_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=_UTC)
-_ONE_US = datetime.timedelta(microseconds=1)
-_MAX_DURATION_S = 315_576_000_000  # google.protobuf.Duration's documented range
 
 Encoder = Callable[[Any, LiteralType, bool], Literal]
 
@@ -57,112 +65,6 @@ Encoder = Callable[[Any, LiteralType, bool], Literal]
 def _mismatch(value: Any, lt: LiteralType) -> LiteralConversionError:
     # Type names only: the value itself may be a secret and must not reach a status detail.
     return conversion_error(f"a {type(value).__name__} does not fit the declared type {describe_type(lt)}")
-
-
-# --- scalar literal builders (attribute writes: about twice as fast as nested constructors) ----
-
-
-def _int_lit(v: int) -> Literal:
-    if not INT64_MIN <= v <= INT64_MAX:
-        raise conversion_error("integer outside the int64 range")
-    lit = Literal()
-    lit.scalar.primitive.integer = v
-    return lit
-
-
-def _float_lit(v: float) -> Literal:
-    lit = Literal()
-    lit.scalar.primitive.float_value = v
-    return lit
-
-
-def _str_lit(v: str) -> Literal:
-    lit = Literal()
-    lit.scalar.primitive.string_value = v
-    return lit
-
-
-def _bool_lit(v: bool) -> Literal:
-    lit = Literal()
-    lit.scalar.primitive.boolean = v
-    return lit
-
-
-def _none_lit(_: Any = None) -> Literal:
-    lit = Literal()
-    lit.scalar.none_type.SetInParent()
-    return lit
-
-
-def _datetime_lit(v: datetime.datetime) -> Literal:
-    if v.tzinfo is None:
-        v = v.replace(tzinfo=_UTC)  # naive means UTC here: the server's local zone is meaningless
-    micros = (v - _EPOCH) // _ONE_US
-    seconds, us = divmod(micros, 1_000_000)
-    lit = Literal()
-    ts = lit.scalar.primitive.datetime
-    ts.seconds = seconds
-    ts.nanos = us * 1000
-    return lit
-
-
-def _date_lit(v: datetime.date) -> Literal:
-    return _datetime_lit(datetime.datetime(v.year, v.month, v.day, tzinfo=_UTC))
-
-
-def _duration_lit(v: datetime.timedelta) -> Literal:
-    micros = v // _ONE_US
-    sign = -1 if micros < 0 else 1
-    seconds, us = divmod(abs(micros), 1_000_000)
-    if seconds > _MAX_DURATION_S:
-        raise conversion_error("duration outside the protobuf Duration range")
-    lit = Literal()
-    d = lit.scalar.primitive.duration
-    d.seconds = sign * seconds
-    d.nanos = sign * us * 1000
-    return lit
-
-
-def _binary_lit(data: bytes, tag: str) -> Literal:
-    lit = Literal()
-    b = lit.scalar.binary
-    b.value = data
-    b.tag = tag
-    return lit
-
-
-def _blob_lit(v: Blob, bt: Any = None) -> Literal:
-    lit = Literal()
-    blob = lit.scalar.blob
-    blob.uri = v.uri
-    t = blob.metadata.type
-    t.format = v.format or (bt.format if bt is not None else "")
-    t.dimensionality = int(v.dimensionality)
-    return lit
-
-
-def _sd_lit(v: StructuredDataset, st: Any = None) -> Literal:
-    lit = Literal()
-    sd = lit.scalar.structured_dataset
-    sd.uri = v.uri
-    t = sd.metadata.structured_dataset_type
-    if st is not None:
-        t.CopyFrom(st)  # the declared columns and schema travel with the literal, as in flytekit
-    if v.format:
-        t.format = v.format
-    if v.columns:
-        del t.columns[:]
-        for name, col_type in v.columns:
-            t.columns.add(name=name, literal_type=col_type)
-    if v.external_schema_type:
-        t.external_schema_type = v.external_schema_type
-    if v.external_schema_bytes:
-        t.external_schema_bytes = v.external_schema_bytes
-    return lit
-
-
-def _is_dataclass_instance(v: Any) -> bool:
-    return dataclasses.is_dataclass(v) and not isinstance(v, type)
 
 
 def _wants_msgpack(lt: LiteralType) -> bool:
@@ -195,68 +97,68 @@ def _dataclass_fits(v: Any, lt: LiteralType) -> bool:
 
 def _enc_integer(v: Any, lt: LiteralType, lenient: bool) -> Literal:
     if isinstance(v, int) and not isinstance(v, bool):
-        return _int_lit(int(v))
+        return int_lit(int(v))
     raise _mismatch(v, lt)
 
 
 def _enc_float(v: Any, lt: LiteralType, lenient: bool) -> Literal:
     if isinstance(v, float):
-        return _float_lit(v)
+        return float_lit(v)
     if lenient and isinstance(v, int) and not isinstance(v, bool):
         if abs(v) > 2**53 and float(v) != v:
             raise conversion_error("integer cannot be represented exactly as a float")
-        return _float_lit(float(v))
+        return float_lit(float(v))
     raise _mismatch(v, lt)
 
 
 def _enc_string(v: Any, lt: LiteralType, lenient: bool) -> Literal:
     if isinstance(v, str) and not isinstance(v, enum.Enum):
-        return _str_lit(str(v))
+        return str_lit(str(v))
     if lenient and isinstance(v, enum.Enum) and isinstance(v.value, str):
-        return _str_lit(v.value)
+        return str_lit(v.value)
     raise _mismatch(v, lt)
 
 
 def _enc_bool(v: Any, lt: LiteralType, lenient: bool) -> Literal:
     if isinstance(v, bool):
-        return _bool_lit(v)
+        return bool_lit(v)
     raise _mismatch(v, lt)
 
 
 def _enc_datetime(v: Any, lt: LiteralType, lenient: bool) -> Literal:
     if isinstance(v, datetime.datetime):
-        return _datetime_lit(v)
+        return datetime_lit(v)
     if lenient and isinstance(v, datetime.date):
-        return _date_lit(v)
+        return date_lit(v)
     raise _mismatch(v, lt)
 
 
 def _enc_duration(v: Any, lt: LiteralType, lenient: bool) -> Literal:
     if isinstance(v, datetime.timedelta):
-        return _duration_lit(v)
+        return duration_lit(v)
     raise _mismatch(v, lt)
 
 
 def _enc_none(v: Any, lt: LiteralType, lenient: bool) -> Literal:
     if v is None:
-        return _none_lit()
+        return none_lit()
     raise _mismatch(v, lt)
 
 
 def _enc_binary(v: Any, lt: LiteralType, lenient: bool) -> Literal:
     if isinstance(v, (bytes, bytearray)):
-        return _binary_lit(bytes(v), "")
+        return binary_lit(bytes(v), "")
     raise _mismatch(v, lt)
 
 
 def _enc_struct(v: Any, lt: LiteralType, lenient: bool) -> Literal:
-    is_dc = _is_dataclass_instance(v)
+    is_dc = is_dataclass_instance(v)
     if not (is_dc or isinstance(v, Mapping)):
         raise _mismatch(v, lt)
     if is_dc and not _dataclass_fits(v, lt):
         raise conversion_error(f"dataclass {type(v).__name__} does not have the declared fields")
     if _wants_msgpack(lt):
-        return _binary_lit(msgpack_encode(v), MSGPACK_TAG)
+        return binary_lit(msgpack_encode(v), MSGPACK_TAG)
     lit = Literal()
     lit.scalar.generic.CopyFrom(dict_to_struct(to_msgpack_tree(v)))
     return lit
@@ -267,6 +169,7 @@ def _enc_collection(v: Any, lt: LiteralType, lenient: bool) -> Literal:
         raise _mismatch(v, lt)
     sub = lt.collection_type
     lit = Literal()
+    lit.collection.SetInParent()  # an empty list is still a collection
     items = lit.collection.literals
     try:
         for i, item in enumerate(v):
@@ -281,6 +184,7 @@ def _enc_map(v: Any, lt: LiteralType, lenient: bool) -> Literal:
         raise _mismatch(v, lt)
     sub = lt.map_value_type
     lit = Literal()
+    lit.map.SetInParent()  # an empty dict is still a map
     entries = lit.map.literals
     for k, item in v.items():
         if not isinstance(k, str):
@@ -302,7 +206,7 @@ def _enc_blob(v: Any, lt: LiteralType, lenient: bool) -> Literal:
         raise conversion_error("blob dimensionality differs from the declared one")
     if v.format and bt.format and v.format != bt.format:
         raise conversion_error("blob format differs from the declared one")
-    return _blob_lit(v, bt)
+    return blob_lit(v, bt)
 
 
 def _enc_structured_dataset(v: Any, lt: LiteralType, lenient: bool) -> Literal:
@@ -313,7 +217,7 @@ def _enc_structured_dataset(v: Any, lt: LiteralType, lenient: bool) -> Literal:
         raise _mismatch(v, lt)
     if v.format and st.format and v.format != st.format:
         raise conversion_error("structured dataset format differs from the declared one")
-    return _sd_lit(v, st)
+    return sd_lit(v, st)
 
 
 def _enc_enum(v: Any, lt: LiteralType, lenient: bool) -> Literal:
@@ -325,7 +229,7 @@ def _enc_enum(v: Any, lt: LiteralType, lenient: bool) -> Literal:
         raise _mismatch(v, lt)
     if v not in lt.enum_type.values:
         raise conversion_error("value is not one of the declared enum values")
-    return _str_lit(v)
+    return str_lit(v)
 
 
 def _tagged(variant: LiteralType) -> LiteralType:
@@ -406,69 +310,3 @@ def encode(v: Any, lt: LiteralType | None, lenient: bool = True) -> Literal:
     else:
         enc = _BY_KIND[kind]
     return enc(v, lt, lenient)
-
-
-# --- inference ---------------------------------------------------------------------------------
-
-
-def _infer_list(v: Any) -> Literal:
-    lit = Literal()
-    items = lit.collection.literals
-    try:
-        for i, item in enumerate(v):
-            items.append(encode(item, None))
-    except LiteralConversionError as err:
-        reraise_at(err, f"[{i}]")
-    return lit
-
-
-def _infer_mapping(v: Any) -> Literal:
-    if not all(isinstance(k, str) for k in v):
-        # dict[int, X] has no LiteralMap form; flytekit writes such dicts as msgpack too.
-        return _binary_lit(msgpack_encode(v), MSGPACK_TAG)
-    lit = Literal()
-    entries = lit.map.literals
-    for k, item in v.items():
-        try:
-            entries[k].CopyFrom(encode(item, None))
-        except LiteralConversionError as err:
-            reraise_at(err, key_segment(k))
-    return lit
-
-
-_INFER: dict[type, Callable[[Any], Literal]] = {
-    int: _int_lit,
-    float: _float_lit,
-    str: _str_lit,
-    bool: _bool_lit,
-    type(None): _none_lit,
-    datetime.datetime: _datetime_lit,
-    datetime.date: _date_lit,
-    datetime.timedelta: _duration_lit,
-    list: _infer_list,
-    tuple: _infer_list,
-    dict: _infer_mapping,
-    bytes: lambda v: _binary_lit(v, ""),
-    Blob: _blob_lit,
-    StructuredDataset: _sd_lit,
-}
-
-
-def infer(v: Any) -> Literal:
-    """Encode ``v`` with the LiteralType its Python type implies (see ``native_to_literal``)."""
-    fn = _INFER.get(type(v))
-    if fn is not None:
-        return fn(v)
-    if isinstance(v, enum.Enum):
-        return infer(v.value)
-    if isinstance(v, (Literal, V1Literal)):
-        return encode(v, None)
-    if _is_dataclass_instance(v):
-        return _binary_lit(msgpack_encode(v), MSGPACK_TAG)
-    # Subclasses (an OrderedDict, a str subclass, a datetime subclass) take their base's form.
-    for base, fn in _INFER.items():
-        if base is not type(None) and isinstance(v, base):
-            return fn(v)
-    if isinstance(v, Mapping):
-        return _infer_mapping(v)
-    raise conversion_error(f"cannot infer a literal type for a {type(v).__name__}")
