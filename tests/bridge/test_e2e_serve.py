@@ -1,0 +1,271 @@
+"""End-to-end: ``python -m bridge serve`` as a subprocess, called with the real generated stubs."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from bridge.aliases import BETA_SERVICE_NAMES
+from bridge.server import V1_SERVICE_NAMES, V2_SERVICE_NAMES
+from tests.bridge._helpers import REPO, Served, channel, free_port, make_pki, start_serve
+from translators import _gen
+
+pytestmark = pytest.mark.timeout(60)
+
+INPUTS = {"n": 7, "word": "hi"}
+
+
+def _v1_inputs() -> object:
+    lits = _gen.v1_core_literals
+    return lits.LiteralMap(
+        literals={
+            "n": lits.Literal(scalar=lits.Scalar(primitive=lits.Primitive(integer=7))),
+            "word": lits.Literal(scalar=lits.Scalar(primitive=lits.Primitive(string_value="hi"))),
+        }
+    )
+
+
+def _native(lit: object) -> object:
+    prim = lit.scalar.primitive  # type: ignore[attr-defined]
+    return getattr(prim, prim.WhichOneof("value"))
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    tmp = tmp_path_factory.mktemp("serve")
+    s = start_serve(tmp, "--modules", "tests.bridge.conn_slow", "tests.bridge.conn_broken")
+    try:
+        yield s
+    finally:
+        assert s.stop() == 0, s.log()
+
+
+def test_health_serving_for_every_service(served: Served) -> None:
+    with channel(served.target) as ch:
+        stub = health_pb2_grpc.HealthStub(ch)
+        for name in ["", *V1_SERVICE_NAMES, *V2_SERVICE_NAMES, *BETA_SERVICE_NAMES]:
+            resp = stub.Check(health_pb2.HealthCheckRequest(service=name), timeout=5)
+            assert resp.status == health_pb2.HealthCheckResponse.SERVING, name
+        with pytest.raises(grpc.RpcError) as err:
+            stub.Check(health_pb2.HealthCheckRequest(service="no.such.Service"), timeout=5)
+        assert err.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_list_agents_and_list_connectors_agree(served: Served) -> None:
+    with channel(served.target) as ch:
+        agents = _gen.v1_grpc.AgentMetadataServiceStub(ch).ListAgents(_gen.v1.ListAgentsRequest(), timeout=5)
+        conns = _gen.v2_grpc.ConnectorMetadataServiceStub(ch).ListConnectors(
+            _gen.v2.ListConnectorsRequest(), timeout=5
+        )
+    v1 = {(a.name, c.name, c.version) for a in agents.agents for c in a.supported_task_categories}
+    v2 = {(c.name, t.name, t.version) for c in conns.connectors for t in c.supported_task_categories}
+    assert v1 == v2
+    categories = {cat for _, cat, _ in v2}
+    assert {"echo", "slow", "sensor"} <= categories
+
+
+def test_failed_module_is_reported_and_others_serve(served: Served) -> None:
+    log = served.log()
+    assert "tests.bridge.conn_broken" in log
+    assert "Skipped" in log and "no_such_dependency" in log
+    assert "Traceback" not in log
+    assert "Slow Connector" in log  # the module after it still loaded
+
+
+def test_create_get_through_v1(served: Served) -> None:
+    template = _gen.v1_core_tasks.TaskTemplate(type="echo")
+    with channel(served.target) as ch:
+        stub = _gen.v1_grpc.AsyncAgentServiceStub(ch)
+        created = stub.CreateTask(
+            _gen.v1.CreateTaskRequest(inputs=_v1_inputs(), template=template, output_prefix="/tmp/o"), timeout=10
+        )
+        got = stub.GetTask(
+            _gen.v1.GetTaskRequest(
+                task_type="echo", task_category=_gen.v1.TaskCategory(name="echo", version=0),
+                resource_meta=created.resource_meta, output_prefix="/tmp/o",
+            ),
+            timeout=10,
+        )
+    assert got.resource.phase == _gen.v1_core_execution.TaskExecution.SUCCEEDED
+    assert got.resource.state == _gen.v1.SUCCEEDED
+    assert {k: _native(v) for k, v in got.resource.outputs.literals.items()} == INPUTS
+
+
+def test_create_get_through_v2(served: Served) -> None:
+    inputs = _gen.v2_task_common.Inputs()
+    for name, lit in sorted(_v1_inputs().literals.items()):  # type: ignore[attr-defined]
+        inputs.literals.add(name=name, value=_gen.v2_core_literals.Literal.FromString(lit.SerializeToString()))
+    template = _gen.v2_core_tasks.TaskTemplate(type="echo")
+    template.custom.update({})
+    with channel(served.target) as ch:
+        stub = _gen.v2_grpc.AsyncConnectorServiceStub(ch)
+        created = stub.CreateTask(
+            _gen.v2.CreateTaskRequest(
+                inputs=inputs, template=template, output_prefix="/tmp/o",
+                connection=_gen.v2_security.Connection(task_type="echo"),
+            ),
+            timeout=10,
+        )
+        got = stub.GetTask(
+            _gen.v2.GetTaskRequest(
+                task_category=_gen.v2.TaskCategory(name="echo", version=0),
+                resource_meta=created.resource_meta, output_prefix="/tmp/o",
+            ),
+            timeout=10,
+        )
+    assert got.resource.phase == _gen.v2_core_execution.TaskExecution.SUCCEEDED
+    assert {n.name: _native(n.value) for n in got.resource.outputs.literals} == INPUTS
+
+
+def test_unknown_category_is_not_found(served: Served) -> None:
+    with channel(served.target) as ch:
+        stub = _gen.v2_grpc.AsyncConnectorServiceStub(ch)
+        with pytest.raises(grpc.RpcError) as err:
+            stub.GetTask(
+                _gen.v2.GetTaskRequest(task_category=_gen.v2.TaskCategory(name="nope"), resource_meta=b"{}"),
+                timeout=5,
+            )
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
+    assert len(err.value.details() or "") <= 1024
+
+
+def test_beta_service_names_answer(served: Served) -> None:
+    with channel(served.target) as ch:
+        call = ch.unary_unary(
+            "/flyteidl2.service.ConnectorMetadataService/ListConnectors",
+            request_serializer=_gen.v2.ListConnectorsRequest.SerializeToString,
+            response_deserializer=_gen.v2.ListConnectorsResponse.FromString,
+        )
+        resp = call(_gen.v2.ListConnectorsRequest(), timeout=5)
+    assert "echo" in {t.name for c in resp.connectors for t in c.supported_task_categories}
+
+
+def test_reflection_lists_both_generations(served: Served) -> None:
+    with channel(served.target) as ch:
+        stub = reflection_pb2_grpc.ServerReflectionStub(ch)
+        responses = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5)
+        names = {s.name for r in responses for s in r.list_services_response.service}
+    assert set(V1_SERVICE_NAMES) <= names and set(V2_SERVICE_NAMES) <= names
+
+
+def test_prometheus_endpoint(served: Served) -> None:
+    body = urllib.request.urlopen(f"http://127.0.0.1:{served.prometheus_port}/metrics", timeout=5).read().decode()
+    assert "process_cpu_seconds_total" in body
+    assert "flyte_connector_requests_success_total" in body
+
+
+def test_sigterm_lets_in_flight_call_finish_then_exits_0(tmp_path: Path) -> None:
+    s = start_serve(tmp_path, "--modules", "tests.bridge.conn_slow")
+    result: dict[str, object] = {}
+    try:
+        with channel(s.target) as ch:
+            stub = _gen.v2_grpc.AsyncConnectorServiceStub(ch)
+            meta = b'{"seconds": 2.0}'
+
+            def _call() -> None:
+                try:
+                    result["resp"] = stub.GetTask(
+                        _gen.v2.GetTaskRequest(task_category=_gen.v2.TaskCategory(name="slow"), resource_meta=meta),
+                        timeout=20,
+                    )
+                except grpc.RpcError as exc:
+                    result["err"] = exc
+
+            t = threading.Thread(target=_call)
+            t.start()
+            time.sleep(0.7)  # the call is now sleeping inside the connector
+            s.proc.send_signal(signal.SIGTERM)
+            time.sleep(0.3)
+            with channel(s.target) as fresh, pytest.raises(grpc.RpcError) as err:
+                _gen.v2_grpc.ConnectorMetadataServiceStub(fresh).ListConnectors(
+                    _gen.v2.ListConnectorsRequest(), timeout=3
+                )
+            assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+            t.join(20)
+        assert "err" not in result, result.get("err")
+        assert result["resp"].resource.phase == _gen.v2_core_execution.TaskExecution.SUCCEEDED  # type: ignore[attr-defined]
+        assert s.proc.wait(20) == 0, s.log()
+    finally:
+        s.stop()
+
+
+def test_tls(tmp_path: Path) -> None:
+    pki = make_pki(tmp_path)
+    creds = grpc.ssl_channel_credentials(root_certificates=pki.ca_pem)
+    s = start_serve(tmp_path, "--tls-cert", str(pki.server_cert), "--tls-key", str(pki.server_key), credentials=creds)
+    try:
+        with channel(s.target, creds) as ch:
+            resp = _gen.v2_grpc.ConnectorMetadataServiceStub(ch).ListConnectors(
+                _gen.v2.ListConnectorsRequest(), timeout=5
+            )
+        assert resp.connectors
+        with channel(s.target) as plain, pytest.raises(grpc.RpcError) as err:
+            _gen.v1_grpc.AgentMetadataServiceStub(plain).ListAgents(_gen.v1.ListAgentsRequest(), timeout=3)
+        assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    finally:
+        assert s.stop() == 0
+
+
+def test_mutual_tls_requires_client_certificate(tmp_path: Path) -> None:
+    pki = make_pki(tmp_path)
+    with_cert = grpc.ssl_channel_credentials(pki.ca_pem, pki.client_key, pki.client_cert)
+    without = grpc.ssl_channel_credentials(root_certificates=pki.ca_pem)
+    s = start_serve(
+        tmp_path, "--tls-cert", str(pki.server_cert), "--tls-key", str(pki.server_key),
+        "--tls-client-ca", str(pki.ca), credentials=with_cert,
+    )
+    try:
+        with channel(s.target, with_cert) as ch:
+            assert _gen.v1_grpc.AgentMetadataServiceStub(ch).ListAgents(_gen.v1.ListAgentsRequest(), timeout=5).agents
+        with channel(s.target, without) as ch, pytest.raises(grpc.RpcError) as err:
+            _gen.v1_grpc.AgentMetadataServiceStub(ch).ListAgents(_gen.v1.ListAgentsRequest(), timeout=3)
+        assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    finally:
+        assert s.stop() == 0
+
+
+def test_two_workers_share_the_port(tmp_path: Path) -> None:
+    port = free_port()
+    pport = free_port(consecutive=2)
+    s = start_serve(tmp_path, "--workers", "2", port=port, prometheus_port=pport)
+    try:
+        for i in range(2):  # worker i exposes its own metrics on pport + i
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    body = urllib.request.urlopen(f"http://127.0.0.1:{pport + i}/metrics", timeout=2).read()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise AssertionError(f"worker {i} metrics never came up; log:\n{s.log()}") from None
+                    time.sleep(0.1)
+            assert b"process_start_time_seconds" in body
+        for _ in range(4):  # fresh connections land on either worker; all are served
+            with channel(s.target) as ch:
+                assert _gen.v2_grpc.ConnectorMetadataServiceStub(ch).ListConnectors(
+                    _gen.v2.ListConnectorsRequest(), timeout=5
+                ).connectors
+        assert "worker 0" in s.log() and "worker 1" in s.log()
+    finally:
+        assert s.stop() == 0, s.log()
+
+
+def test_compat_command_output() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "bridge", "compat"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    for pkg in ("flyteidl ", "flyteidl2", "protobuf", "grpcio"):
+        assert pkg in out.stdout
+    assert "collision=0" in out.stdout
