@@ -25,7 +25,7 @@ from modern._values import (
     secret_values,
 )
 from modern.errors import BridgeError, DeadlineError, DrainingError, InvalidRequestError, UnimplementedError
-from modern.metadata import AgentView
+from modern.metadata import AgentGroup, AgentView
 from modern.metrics import RequestMetrics, request_metrics
 from modern.registry import ConnectorEntry, ConnectorRegistry, default_registry
 from translators._gen import v2
@@ -227,6 +227,16 @@ class Hub:
         """One connector by name (NOT_FOUND otherwise)."""
         self._open()
         return v2.GetConnectorResponse(connector=self.registry.get_connector_metadata(request.name))
+
+    def agent_groups(self) -> list[AgentGroup]:
+        """The Flyte 1 ``Agent`` groups (sync and async apart, one version per task type)."""
+        self._open()
+        return self.agents.groups()
+
+    def agent_group(self, name: str) -> AgentGroup:
+        """One Flyte 1 ``Agent`` group by name (NOT_FOUND otherwise)."""
+        self._open()
+        return self.agents.group(name)
 
     # -- v1 ExecuteTaskSync -------------------------------------------------------------------------
 
