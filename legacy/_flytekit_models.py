@@ -1,0 +1,138 @@
+"""Hub messages <-> the flytekit model objects a flytekit connector expects.
+
+``pyflyte serve connector`` hands a connector ``TaskTemplate.from_flyte_idl(v1 template)``,
+``LiteralMap.from_flyte_idl(request.inputs)`` (an empty map when the request has none, because a
+protobuf sub-message is always truthy) and ``TaskExecutionMetadata.from_flyte_idl(...)``. The hub
+works in v2 messages; the two generations share a wire format, so each conversion is a re-parse into
+the v1 class followed by flytekit's own ``from_flyte_idl``.
+
+flytekit is imported lazily: it is an optional extra, and its import costs about a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from modern.connector import Resource
+from modern.errors import ConnectorError, InvalidRequestError
+from translators._gen import (
+    v1,
+    v1_core_execution,
+    v1_core_literals,
+    v1_core_tasks,
+    v2_core_execution,
+    v2_task_common,
+)
+from translators.errors import TranslationError
+
+
+def _reparse(msg: Message, target: type[Message]) -> Any:
+    return msg if isinstance(msg, target) else target.FromString(msg.SerializeToString())
+
+
+def template_to_flytekit(template: Any) -> Any:
+    """flytekit ``TaskTemplate`` model of a v2 (or v1) ``TaskTemplate`` message."""
+    from flytekit.models.task import TaskTemplate
+
+    return TaskTemplate.from_flyte_idl(_reparse(template, v1_core_tasks.TaskTemplate))
+
+
+def metadata_to_flytekit(metadata: Any) -> Any:
+    """flytekit ``TaskExecutionMetadata`` model; an empty one when the request has none (as flytekit)."""
+    from flytekit.models.task import TaskExecutionMetadata
+
+    msg = v1.TaskExecutionMetadata() if metadata is None else _reparse(metadata, v1.TaskExecutionMetadata)
+    return TaskExecutionMetadata.from_flyte_idl(msg)
+
+
+def inputs_to_literal_map(inputs: Any, template: Any) -> v1_core_literals.LiteralMap:
+    """The v1 ``LiteralMap`` of a create/do call's inputs.
+
+    Args:
+        inputs: The inputs as the hub passed them: a v2 ``Inputs``, a ``LiteralMap`` of either
+            generation, a mapping of native values (re-encoded with the template's declared input
+            types, so the literals are what a Flyte client would have sent), or None.
+        template: The v2 task template (its interface types the re-encoding).
+
+    Returns:
+        A v1 ``LiteralMap`` (empty for no inputs).
+
+    Raises:
+        InvalidRequestError: Native values that do not fit the declared types.
+    """
+    if inputs is None:
+        return v1_core_literals.LiteralMap()
+    if isinstance(inputs, Message):
+        # Inputs (repeated NamedLiteral) and LiteralMap (map) encode identically: a re-parse.
+        return _reparse(inputs, v1_core_literals.LiteralMap)
+    if not isinstance(inputs, Mapping):
+        raise InvalidRequestError(f"inputs must be literals or a mapping, not {type(inputs).__name__}")
+    from translators.literals import native_to_inputs
+
+    variables = template.interface.inputs if template is not None and template.HasField("interface") else None
+    try:
+        encoded = native_to_inputs(dict(inputs), variables)
+    except TranslationError as exc:
+        raise InvalidRequestError(f"inputs: {exc}") from None
+    return _reparse(encoded, v1_core_literals.LiteralMap)
+
+
+def inputs_to_flytekit(inputs: Any, template: Any) -> Any:
+    """flytekit ``LiteralMap`` model of the inputs (see ``inputs_to_literal_map``)."""
+    from flytekit.models.literals import LiteralMap
+
+    return LiteralMap.from_flyte_idl(inputs_to_literal_map(inputs, template))
+
+
+async def resource_from_flytekit(resource: Any, who: str) -> Resource:
+    """Hub ``Resource`` from a flytekit ``Resource``.
+
+    Outputs are encoded by flytekit itself (``Resource.to_flyte_idl``, which runs flytekit's
+    ``TypeEngine`` on native dicts), so a connector's native outputs become exactly the literals
+    ``pyflyte serve connector`` would have sent.
+
+    Args:
+        resource: What the connector's ``get``/``do`` returned.
+        who: The connector's name, for error messages.
+
+    Raises:
+        ConnectorError: Not a flytekit Resource, or its outputs cannot be encoded.
+    """
+    if isinstance(resource, v1.Resource):
+        proto = resource
+    elif hasattr(resource, "to_flyte_idl"):
+        try:
+            proto = await resource.to_flyte_idl()
+        except Exception as exc:  # flytekit's TypeEngine failing on a connector's outputs
+            raise ConnectorError(f"{who} returned outputs flytekit cannot encode: {type(exc).__name__}: {exc}") from None
+    else:
+        raise ConnectorError(f"{who} returned {type(resource).__name__}, not a flytekit Resource")
+    phase = proto.phase
+    if phase == v1_core_execution.TaskExecution.UNDEFINED and proto.state:
+        # An old connector that set only the deprecated state: the translators know the mapping.
+        from translators import to_v2
+
+        phase = to_v2(v1.GetTaskResponse(resource=proto)).resource.phase
+    log_links = [_reparse(link, v2_core_execution.TaskLog) for link in proto.log_links]
+    outputs = _reparse(proto.outputs, v2_task_common.Outputs) if proto.HasField("outputs") else None
+    custom = json_format.MessageToDict(proto.custom_info) if proto.HasField("custom_info") else None
+    return Resource(
+        phase=phase,
+        message=proto.message or None,
+        log_links=log_links or None,
+        outputs=outputs,
+        custom_info=custom,
+    )
+
+
+__all__ = [
+    "inputs_to_flytekit",
+    "inputs_to_literal_map",
+    "metadata_to_flytekit",
+    "resource_from_flytekit",
+    "template_to_flytekit",
+]

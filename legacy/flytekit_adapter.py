@@ -1,0 +1,251 @@
+"""flytekit connectors served unchanged through the hub, to Flyte 1 and Flyte 2 clients alike.
+
+``adapt`` wraps one flytekit connector (``AsyncConnectorBase``/``SyncConnectorBase``, and the old
+``AsyncAgentBase``/``SyncAgentBase``, which are the same classes) into a hub connector;
+``import_flytekit_registry`` does it for everything in flytekit's own registry, which
+``import flytekit`` fills from the ``flytekit.plugins`` entry points.
+
+The wrapped connector sees what ``pyflyte serve connector`` gives it: flytekit model objects
+(``TaskTemplate``, ``LiteralMap``, ``TaskExecutionMetadata``), plain methods run in a worker thread and
+coroutines awaited, its own ``ResourceMeta`` encode/decode for ``resource_meta``. flytekit's
+``SensorEngine`` is never wrapped: the bridge's engine (``modern.sensors``) takes its place because it
+enforces the module allowlist, and still runs allowed flytekit ``BaseSensor`` subclasses.
+
+Inputs: the adapters declare ``wants_literals = True`` so a hub that honours it hands over the request's
+literals untouched; with a hub that decodes inputs to native values first, they are re-encoded with the
+template's declared types.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from typing import Any
+
+from google.protobuf.message import Message
+
+from legacy._flytekit_models import (
+    inputs_to_flytekit,
+    metadata_to_flytekit,
+    resource_from_flytekit,
+    template_to_flytekit,
+)
+from modern.connector import AsyncConnector, Resource, ResourceMeta, SyncConnector
+from modern.errors import ConnectorNotFoundError
+from modern.registry import ConnectorRegistry, default_registry
+from translators import to_v2
+from translators._gen import v2
+
+log = logging.getLogger("legacy.flytekit_adapter")
+
+
+def _accepts(fn: Any) -> tuple[frozenset[str], bool]:
+    """Keyword names ``fn`` takes, and whether it takes ``**kwargs``."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return frozenset(), True
+    var_kw = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    return frozenset(params), var_kw
+
+
+async def _call(fn: Any, **kwargs: Any) -> Any:
+    """Call a flytekit connector method as flytekit's ``mirror_async_methods`` does."""
+    try:
+        if inspect.iscoroutinefunction(fn):
+            return await fn(**kwargs)
+        result = await asyncio.to_thread(fn, **kwargs)
+        return await result if inspect.isawaitable(result) else result
+    except Exception as exc:
+        if type(exc).__name__ == "FlyteConnectorNotFound":
+            # flytekit's own "no such connector" (a connector that delegates by task type).
+            raise ConnectorNotFoundError(str(exc)[:200]) from None
+        raise
+
+
+def _as_v2(res: Any, v2_cls: type[Message]) -> Any:
+    # flytekit connectors answer v1 messages; the translators carry the v1-only fields across.
+    if isinstance(res, Message) and not isinstance(res, v2_cls):
+        return to_v2(res)
+    return res
+
+
+def _extra(fn: Any, extra: dict[str, Any]) -> dict[str, Any]:
+    """The extra keywords (v2 connection secrets/configs) the method can take; none otherwise."""
+    names, var_kw = _accepts(fn)
+    return {k: v for k, v in extra.items() if var_kw or k in names}
+
+
+class FlytekitAsyncAdapter(AsyncConnector):
+    """A flytekit ``AsyncConnectorBase`` as a hub ``AsyncConnector``.
+
+    Args:
+        connector: The flytekit connector instance.
+    """
+
+    wants_literals = True
+
+    def __init__(self, connector: Any) -> None:
+        self.flytekit_connector = connector
+        self.name = str(connector.name)
+        self.task_type_name = str(connector.task_category.name)
+        self.task_type_version = int(connector.task_category.version)
+        # flytekit's ResourceMeta has the same JSON encode/decode shape the hub calls.
+        self.metadata_type = connector.metadata_type  # type: ignore[assignment]
+
+    async def create(
+        self,
+        task_template: Any,
+        output_prefix: str,
+        inputs: Any = None,
+        task_execution_metadata: Any = None,
+        **kwargs: Any,
+    ) -> ResourceMeta:
+        """Run the flytekit connector's ``create`` with flytekit model objects."""
+        fn = self.flytekit_connector.create
+        return await _call(
+            fn,
+            task_template=template_to_flytekit(task_template),
+            inputs=inputs_to_flytekit(inputs, task_template),
+            output_prefix=output_prefix,
+            task_execution_metadata=metadata_to_flytekit(task_execution_metadata),
+            **_extra(fn, kwargs),
+        )
+
+    async def get(self, resource_meta: Any, **kwargs: Any) -> Resource:
+        """The flytekit connector's ``get``, its Resource encoded as flytekit would."""
+        fn = self.flytekit_connector.get
+        res = await _call(fn, resource_meta=resource_meta, **_extra(fn, kwargs))
+        return await resource_from_flytekit(res, f"connector {self.name!r}")
+
+    async def delete(self, resource_meta: Any, **kwargs: Any) -> None:
+        """The flytekit connector's ``delete``."""
+        fn = self.flytekit_connector.delete
+        await _call(fn, resource_meta=resource_meta, **_extra(fn, kwargs))
+
+    async def get_metrics(self, resource_meta: Any, **kwargs: Any) -> Any:
+        """The flytekit connector's v1 ``GetTaskMetricsResponse``, as v2."""
+        res = await _call(self.flytekit_connector.get_metrics, resource_meta=resource_meta)
+        return _as_v2(res, v2.GetTaskMetricsResponse)
+
+    async def get_logs(self, resource_meta: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """The flytekit connector's v1 ``GetTaskLogsResponse``, as v2 (flytekit returns one)."""
+        res = await _call(self.flytekit_connector.get_logs, resource_meta=resource_meta)
+        return _as_v2(res, v2.GetTaskLogsResponse)
+
+
+class FlytekitSyncAdapter(SyncConnector):
+    """A flytekit ``SyncConnectorBase`` as a hub ``SyncConnector``.
+
+    Args:
+        connector: The flytekit connector instance.
+    """
+
+    wants_literals = True
+
+    def __init__(self, connector: Any) -> None:
+        self.flytekit_connector = connector
+        self.name = str(connector.name)
+        self.task_type_name = str(connector.task_category.name)
+        self.task_type_version = int(connector.task_category.version)
+
+    async def do(
+        self,
+        task_template: Any,
+        output_prefix: str,
+        inputs: Any = None,
+        task_execution_metadata: Any = None,
+        **kwargs: Any,
+    ) -> Resource:
+        """Run the flytekit connector's ``do`` and return its terminal Resource."""
+        fn = self.flytekit_connector.do
+        extra = dict(kwargs)
+        # flytekit's sync service never passes the execution metadata; a connector that declares it
+        # (or takes **kwargs) gets it here, which is what flyteorg/flyte#3824 asked for.
+        extra["task_execution_metadata"] = metadata_to_flytekit(task_execution_metadata)
+        res = await _call(
+            fn,
+            task_template=template_to_flytekit(task_template),
+            inputs=inputs_to_flytekit(inputs, task_template),
+            output_prefix=output_prefix,
+            **_extra(fn, extra),
+        )
+        return await resource_from_flytekit(res, f"connector {self.name!r}")
+
+
+def _is_flytekit_sensor_engine(connector: Any) -> bool:
+    return type(connector).__module__ == "flytekit.sensor.sensor_engine"
+
+
+def adapt(connector: Any) -> AsyncConnector | SyncConnector:
+    """Wrap a flytekit connector into a hub connector.
+
+    Args:
+        connector: A flytekit ``AsyncConnectorBase`` or ``SyncConnectorBase`` instance (or one
+            of their old ``AsyncAgentBase``/``SyncAgentBase`` names), or flytekit's ``SensorEngine``.
+
+    Returns:
+        The hub connector. For flytekit's ``SensorEngine`` that is the bridge's own
+        ``SensorEngine`` (same task type, allowlist enforced) rather than a wrapper.
+
+    Raises:
+        TypeError: ``connector`` is not a flytekit connector.
+    """
+    if _is_flytekit_sensor_engine(connector):
+        from modern.sensors import SensorEngine
+        from modern.sensors.builtin import register_builtin_sensors
+
+        engine = SensorEngine()
+        register_builtin_sensors(engine.sensors)
+        return engine
+    from flytekit.extend.backend.base_connector import AsyncConnectorBase, SyncConnectorBase
+
+    if isinstance(connector, SyncConnectorBase):
+        return FlytekitSyncAdapter(connector)
+    if isinstance(connector, AsyncConnectorBase):
+        return FlytekitAsyncAdapter(connector)
+    raise TypeError(f"{type(connector).__name__} is not a flytekit connector")
+
+
+def import_flytekit_registry(registry: ConnectorRegistry | None = None, *, override: bool = False) -> list[Any]:
+    """Register every connector of flytekit's own registry into a hub registry.
+
+    ``import flytekit`` loads the ``flytekit.plugins`` entry points, whose modules register their
+    connectors in flytekit's registry; this then adapts each of them. A category the hub registry
+    already serves is kept (a warning is logged) unless ``override``. flytekit's ``SensorEngine`` is
+    replaced by the bridge's engine, which is registered (with override) if the registry lacks it.
+
+    Args:
+        registry: The hub registry (default: the process-wide one).
+        override: Replace connectors already registered for the same category.
+
+    Returns:
+        The hub connectors that were registered.
+    """
+    import flytekit  # noqa: F401  (loads the flytekit.plugins entry points)
+    from flytekit.extend.backend.base_connector import ConnectorRegistry as FlytekitRegistry
+
+    from modern.sensors import SensorEngine
+    from modern.sensors.builtin import register_into
+
+    registry = registry if registry is not None else default_registry()
+    added: list[Any] = []
+    for connector in list(FlytekitRegistry._REGISTRY.values()):
+        category = (connector.task_category.name, connector.task_category.version)
+        if _is_flytekit_sensor_engine(connector):
+            if not (registry.has(*category) and isinstance(registry.get_connector(*category), SensorEngine)):
+                added.append(register_into(registry))
+            continue
+        if registry.has(*category) and not override:
+            current = registry.get_connector(*category)
+            if getattr(current, "flytekit_connector", None) is not connector:
+                log.warning("flytekit connector %r for %s v%d not registered: category taken", connector.name, *category)
+            continue
+        hub_connector = adapt(connector)
+        registry.register(hub_connector, override=override)
+        added.append(hub_connector)
+    return added
+
+
+__all__ = ["FlytekitAsyncAdapter", "FlytekitSyncAdapter", "adapt", "import_flytekit_registry"]

@@ -1,0 +1,119 @@
+"""The flytekit adapter called directly: flytekit model objects in, hub Resources out."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("flytekit")
+
+from flytekit.models.literals import LiteralMap  # noqa: E402
+from flytekit.models.task import TaskExecutionMetadata, TaskTemplate  # noqa: E402
+
+from legacy.flytekit_adapter import (  # noqa: E402
+    FlytekitAsyncAdapter,
+    FlytekitSyncAdapter,
+    adapt,
+    import_flytekit_registry,
+)
+from modern.errors import ConnectorNotFoundError  # noqa: E402
+from modern.registry import ConnectorRegistry  # noqa: E402
+from modern.sensors import SensorEngine  # noqa: E402
+from tests.interop import _flytekit_connectors as fk  # noqa: E402
+from translators._gen import v1_core_literals, v2, v2_core_execution, v2_core_literals, v2_core_tasks  # noqa: E402
+from translators._gen import v2_interface, v2_task_common, v2_types  # noqa: E402
+
+pytestmark = [pytest.mark.interop, pytest.mark.anyio]
+PHASE = v2_core_execution.TaskExecution
+
+
+def int_template(task_type: str, name: str = "job-1") -> v2_core_tasks.TaskTemplate:
+    t = v2_core_tasks.TaskTemplate(type=task_type)
+    t.id.name = name
+    int_type = v2_types.LiteralType(simple=v2_types.SimpleType.INTEGER)
+    t.interface.inputs.variables.add(key="x", value=v2_interface.Variable(type=int_type))
+    t.interface.outputs.variables.add(key="y", value=v2_interface.Variable(type=int_type))
+    return t
+
+
+def int_inputs(x: int) -> v2_task_common.Inputs:
+    lit = v2_core_literals.Literal()
+    lit.scalar.primitive.integer = x
+    return v2_task_common.Inputs(literals=[v2_task_common.NamedLiteral(name="x", value=lit)])
+
+
+def output_y(resource) -> int:
+    outputs = resource.outputs
+    lm = v1_core_literals.LiteralMap.FromString(outputs.SerializeToString())
+    return lm.literals["y"].scalar.primitive.integer
+
+
+async def test_sync_adapter_gets_flytekit_models_and_returns_literals() -> None:
+    fk.CALLS.clear()
+    hub_connector = adapt(fk.DoubleSync())
+    assert isinstance(hub_connector, FlytekitSyncAdapter)
+    assert (hub_connector.task_type_name, hub_connector.task_type_version) == (fk.SYNC_TYPE, 0)
+    meta = v2.TaskExecutionMetadata(namespace="ns")
+    res = await hub_connector.do(int_template(fk.SYNC_TYPE), "s3://out", inputs=int_inputs(21), task_execution_metadata=meta)
+    assert res.phase == PHASE.SUCCEEDED and output_y(res) == 42 and res.custom_info == {"seen": 21}
+    kind, args = fk.CALLS[-1]
+    assert kind == "do" and isinstance(args["task_template"], TaskTemplate) and isinstance(args["inputs"], LiteralMap)
+    assert isinstance(args["task_execution_metadata"], TaskExecutionMetadata)
+    assert args["task_execution_metadata"].namespace == "ns"
+
+
+async def test_async_adapter_runs_blocking_methods_and_keeps_its_meta() -> None:
+    fk.CALLS.clear()
+    hub_connector = adapt(fk.JobAsync())
+    assert isinstance(hub_connector, FlytekitAsyncAdapter) and hub_connector.metadata_type is fk.JobMeta
+    handle = await hub_connector.create(int_template(fk.ASYNC_TYPE, "j7"), "s3://out", inputs=int_inputs(4), api_key="k")
+    decoded = hub_connector.metadata_type.decode(handle.encode())
+    assert decoded == fk.JobMeta(job_id="j7", x=4)
+    res = await hub_connector.get(decoded)
+    assert res.phase == PHASE.SUCCEEDED and output_y(res) == 5
+    assert isinstance(res.log_links[0], v2_core_execution.TaskLog) and res.log_links[0].uri.endswith("/j7")
+    assert (await hub_connector.get(fk.JobMeta(job_id="j", x=0))).phase == PHASE.RUNNING
+    await hub_connector.delete(decoded)
+    assert [c[0] for c in fk.CALLS] == ["create", "get", "get", "delete"]
+    # Connection kwargs (v2) reach a method that takes **kwargs.
+    assert fk.CALLS[0][1]["api_key"] == "k"
+    # No inputs in the request: flytekit still gets an (empty) LiteralMap, as under pyflyte serve.
+    await hub_connector.create(int_template(fk.ASYNC_TYPE), "o")
+    assert isinstance(fk.CALLS[-1][1]["inputs"], LiteralMap) and not fk.CALLS[-1][1]["inputs"].literals
+    metrics = await hub_connector.get_metrics(decoded)
+    assert isinstance(metrics, v2.GetTaskMetricsResponse)
+    logs = await hub_connector.get_logs(decoded)
+    assert isinstance(logs, v2.GetTaskLogsResponse)
+
+
+async def test_flytekit_not_found_becomes_not_found() -> None:
+    from flytekit.exceptions.system import FlyteConnectorNotFound
+
+    class Delegating(fk.JobAsync):
+        def get(self, resource_meta, **kwargs):
+            raise FlyteConnectorNotFound("Cannot find connector for task category: other_v0.")
+
+    with pytest.raises(ConnectorNotFoundError) as err:
+        await adapt(Delegating()).get(fk.JobMeta(job_id="a", x=1))
+    assert err.value.code.name == "NOT_FOUND"
+
+
+def test_adapt_refuses_non_connectors_and_replaces_sensor_engine() -> None:
+    with pytest.raises(TypeError):
+        adapt(object())
+    from flytekit.sensor.sensor_engine import SensorEngine as FlytekitSensorEngine
+
+    assert isinstance(adapt(FlytekitSensorEngine()), SensorEngine)
+
+
+def test_import_flytekit_registry_adapts_all_and_keeps_bridge_sensor_engine() -> None:
+    fk.register_in_flytekit()
+    import flytekit.sensor  # noqa: F401  (registers flytekit's SensorEngine in flytekit's registry)
+
+    reg = ConnectorRegistry()
+    added = import_flytekit_registry(reg)
+    assert isinstance(reg.get_connector(fk.SYNC_TYPE), FlytekitSyncAdapter)
+    assert isinstance(reg.get_connector(fk.ASYNC_TYPE), FlytekitAsyncAdapter)
+    assert isinstance(reg.get_connector("sensor"), SensorEngine)
+    assert len(added) >= 3
+    # Importing again keeps what is there (no duplicate error, nothing re-added).
+    assert import_flytekit_registry(reg) == []
