@@ -125,48 +125,32 @@ class StateFixup(Fixup):
 
 class AgentFixup(Fixup):
     """v1 ``Agent.supported_task_types`` and ``is_sync`` have no v2 home: computed going to v1
-    (``is_sync`` from the ``is_sync`` option: a bool or a callable on the connector name);
-    a very old v1 agent with only ``supported_task_types`` gets categories of version 0."""
+    (``is_sync`` from the ``is_sync`` option: a bool or a callable on the connector name).
+
+    All or nothing per message: if any agent already carries v1 fields (translated earlier with
+    ``mark=False``), nothing is derived, so one marker bit describes every agent exactly.
+    Nothing is derived going to v2: a v2 connector is its name and categories.
+    """
 
     bit = 4
 
-    def __init__(self, path: Sequence[str]) -> None:
-        self.path = tuple(path)
-
-    def derive_v2(self, src: Message | None, out: Message) -> bool:
-        derived = False
-        targets = at_path(out, self.path)
-        sources = at_path(src, self.path) if src is not None else [None] * len(targets)
-        for s, conn in zip(sources, targets):
-            if conn.supported_task_categories:
-                continue
-            types = list(s.supported_task_types) if s is not None else [
-                f.data.decode("utf-8", "replace")
-                for f in unknown_fields.UnknownFieldSet(conn)
-                if f.field_number == 2 and f.wire_type == _LEN
-            ]
-            for name in types:
-                conn.supported_task_categories.add(name=name)
-                derived = True
-        return derived
+    def __init__(self, path_v1: Sequence[str], path_v2: Sequence[str]) -> None:
+        # ``agent``/``agents`` are named ``connector``/``connectors`` in v2 (same field numbers).
+        self.path_v1 = tuple(path_v1)
+        self.path_v2 = tuple(path_v2)
 
     def derive_v1(self, src: Message, out: Message, opts: dict[str, Any]) -> bool:
+        agents = at_path(out, self.path_v1)
+        if not agents or any(a.supported_task_types or a.is_sync for a in agents):
+            return False
         is_sync = opts.get("is_sync", False)
-        derived = False
-        for agent in at_path(out, self.path):
-            if agent.supported_task_types or agent.is_sync:
-                continue  # carried from a v1 original
+        for agent in agents:
             agent.supported_task_types.extend(dict.fromkeys(c.name for c in agent.supported_task_categories))
             agent.is_sync = bool(is_sync(agent.name) if callable(is_sync) else is_sync)
-            derived = True
-        return derived
-
-    def undo_v2(self, m2: Message) -> None:
-        for conn in at_path(m2, self.path):
-            conn.ClearField("supported_task_categories")
+        return True
 
     def undo_v1(self, m1: Message) -> None:
-        for agent in at_path(m1, self.path):
+        for agent in at_path(m1, self.path_v1):
             agent.ClearField("supported_task_types")
             agent.is_sync = False
 

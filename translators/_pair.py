@@ -6,8 +6,8 @@ generation's class. Fields without a home on the other side survive as protobuf 
 
 What is not wire-level is a *fix-up*: a field of the target that is derived from the source
 (``task_category`` from the deprecated ``task_type``, ``state`` from ``phase``...). A derived field
-would break the round trip, so a translation that derives anything appends one varint field with a
-reserved number, the *marker*, whose bits name what was derived. Translating a marked message back
+would break the round trip, so a translation of a message type that has fix-ups appends one varint
+field with a reserved number, the *marker*, whose bits name what was derived. Translating a marked message back
 clears exactly those fields and derives nothing, so ``to_v1(to_v2(m)) == m`` for every ``m``.
 Servers, which never translate back, pass ``mark=False`` and send clean messages.
 """
@@ -24,6 +24,9 @@ from translators.errors import WireDecodeError
 #: Highest legal field number: no flyteidl message will ever declare it.
 MARKER_FIELD = (1 << 29) - 1
 _MARKER_TAG = bytes.fromhex("f8ffffff0f")  # varint(MARKER_FIELD << 3 | 0)
+#: Always set in a marker: "translated from the other generation, derive nothing going back"
+#: (without it, a v1 resource with only ``phase`` would gain a derived ``state`` on the way back).
+TRANSLATED = 0x40
 
 V1 = TypeVar("V1", bound=Message)
 V2 = TypeVar("V2", bound=Message)
@@ -146,8 +149,8 @@ class Pair(Generic[V1, V2]):
                 derived |= f.bit
         if ordered and self.order_v2 is not None:
             self.order_v2(out)
-        if derived and mark:
-            out.MergeFromString(_marker_bytes(derived))
+        if mark and self.fixups:
+            out.MergeFromString(_marker_bytes(TRANSLATED | derived))
         return out
 
     # ---- v2 -> v1 -------------------------------------------------------------------------
@@ -172,8 +175,8 @@ class Pair(Generic[V1, V2]):
         for f in self.fixups:
             if f.derive_v1(m2, out, opts):
                 derived |= f.bit
-        if derived and mark:
-            out.MergeFromString(_marker_bytes(derived))
+        if mark and self.fixups:
+            out.MergeFromString(_marker_bytes(TRANSLATED | derived))
         return out
 
     def to_v1_from_wire(self, data: bytes, *, mark: bool = True, **opts: Any) -> V1:

@@ -11,12 +11,12 @@ from translators._fixups import AgentFixup
 from translators._gen import v1, v2
 from translators._pair import Pair
 
-AGENT = Pair(v1.Agent, v2.Connector, fixups=[AgentFixup(())])
+AGENT = Pair(v1.Agent, v2.Connector, fixups=[AgentFixup((), ())])
 TASK_CATEGORY = Pair(v1.TaskCategory, v2.TaskCategory)
 GET_AGENT_REQUEST = Pair(v1.GetAgentRequest, v2.GetConnectorRequest)
-GET_AGENT_RESPONSE = Pair(v1.GetAgentResponse, v2.GetConnectorResponse, fixups=[AgentFixup(("agent",))])
+GET_AGENT_RESPONSE = Pair(v1.GetAgentResponse, v2.GetConnectorResponse, fixups=[AgentFixup(("agent",), ("connector",))])
 LIST_AGENTS_REQUEST = Pair(v1.ListAgentsRequest, v2.ListConnectorsRequest)
-LIST_AGENTS_RESPONSE = Pair(v1.ListAgentsResponse, v2.ListConnectorsResponse, fixups=[AgentFixup(("agents",))])
+LIST_AGENTS_RESPONSE = Pair(v1.ListAgentsResponse, v2.ListConnectorsResponse, fixups=[AgentFixup(("agents",), ("connectors",))])
 
 agent_to_v2 = connector_to_v2 = AGENT.to_v2
 connector_to_v1 = agent_to_v1 = AGENT.to_v1
