@@ -56,13 +56,15 @@ def worker_port(base: int, worker_index: int) -> int:
 
 
 def _register_hub_metrics() -> None:
-    # Importing the hub's metrics module registers its families exactly once per process.
-    for name in ("modern.metrics", "modern._metrics"):
-        try:
-            importlib.import_module(name)
-            return
-        except ImportError:
-            continue
+    # The hub creates its collectors on first use (once per process); do it now so the names
+    # are on /metrics before the first request, as with the SDK servers.
+    try:
+        module = importlib.import_module("modern.metrics")
+    except ImportError:
+        return
+    create = getattr(module, "request_metrics", None)
+    if callable(create):
+        create()
 
 
 def start_metrics(port: int, addr: str = "0.0.0.0") -> MetricsEndpoint | None:
