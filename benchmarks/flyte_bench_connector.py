@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+# c0 does not import flyte.io itself; without it flyte-sdk cannot map a blob literal back to File.
+import flyte.io  # noqa: F401
 from flyte.connectors import AsyncConnector, ConnectorRegistry, Resource, ResourceMeta
 from flyteidl2.core.execution_pb2 import TaskExecution
 

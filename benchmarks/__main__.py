@@ -1,0 +1,138 @@
+"""``python -m benchmarks``: measure every server and the translators, write RESULTS.md and its JSON.
+
+``make bench`` runs this (full: three repetitions of ~2.5 s per point, < 15 min on 2 cores);
+``--quick`` is the CI smoke run (one short repetition per point) and writes ``RESULTS-quick.md`` /
+``results-quick.json`` so the full results are never overwritten by a smoke run.
+``--profile`` instead profiles the bridge with py-spy (see ``benchmarks.profile``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from benchmarks import h2load, report, runner, servers
+
+HERE = Path(__file__).resolve().parent
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "-"
+
+
+def machine_info(mode: str, h2: str | None) -> dict[str, Any]:
+    """What the numbers were measured on."""
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    from google.protobuf.internal import api_implementation
+
+    h2_version = "-"
+    if h2:
+        out = subprocess.run([h2, "--version"], capture_output=True, text=True).stdout.strip()
+        h2_version = out.split()[-1] if out else "-"
+    git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE).stdout
+    return {
+        "cpu_model": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+        "grpcio": _version("grpcio"), "protobuf": _version("protobuf"),
+        "protobuf_impl": api_implementation.Type(), "flytekit": _version("flytekit"), "flyte": _version("flyte"),
+        "flyteidl": _version("flyteidl"), "flyteidl2": _version("flyteidl2"), "h2load": h2_version,
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "mode": mode, "git": git.strip() or "-",
+    }
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="smoke run: one short repetition per point")
+    p.add_argument("--servers", type=_csv, default=None,
+                   help="comma list of servers (default all): " + ",".join(s.key for s in servers.all_specs()))
+    p.add_argument("--methods", type=_csv, default=runner.METHODS, help="GetTask,CreateTask")
+    p.add_argument("--concurrency", type=lambda v: tuple(int(c) for c in _csv(v)), default=runner.CONCURRENCY)
+    p.add_argument("--seconds", type=float, default=None, help="target seconds per measured run")
+    p.add_argument("--repetitions", type=int, default=None)
+    p.add_argument("--no-micro", action="store_true", help="skip the translation micro-benchmarks")
+    p.add_argument("--out-dir", type=Path, default=HERE, help="where RESULTS*.md and the JSON go")
+    p.add_argument("--profile", action="store_true", help="profile the bridge with py-spy instead")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks and write the results.
+
+    Args:
+        argv: command-line arguments (default ``sys.argv[1:]``).
+
+    Returns:
+        0 when results were written (failed points are listed in them), 2 on bad arguments.
+    """
+    args = parse_args(argv)
+    if args.profile:
+        from benchmarks import profile
+
+        return profile.main(args.out_dir)
+    mode = "quick" if args.quick else "full"
+    plan = runner.Plan(
+        seconds=args.seconds or (0.5 if args.quick else 2.5),
+        repetitions=args.repetitions or (1 if args.quick else 3),
+        methods=args.methods, concurrency=args.concurrency,
+    )
+    specs = servers.all_specs()
+    if args.servers:
+        unknown = set(args.servers) - {s.key for s in specs}
+        if unknown:
+            print(f"unknown server(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+            return 2
+        specs = [s for s in specs if s.key in args.servers]
+    started = time.monotonic()
+    h2 = h2load.ensure_h2load() if specs else None
+    results: dict[str, Any] = {"machine": machine_info(mode, h2), "plan": plan.__dict__, "servers": [], "notes": []}
+    if specs and h2 is None:
+        results["notes"].append("h2load (Debian package nghttp2-client) is missing and could not be installed: "
+                                "all server points skipped.")
+        specs = []
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        work = Path(tmp)
+        for spec in specs:
+            print(f"== {spec.label}", flush=True)
+            results["servers"].append(runner.measure_server(spec, h2 or "", plan, work, work / "logs"))
+    if not args.no_micro:
+        print("== translation micro-benchmarks", flush=True)
+        from benchmarks import micro
+
+        results["micro"] = micro.run(quick=args.quick)
+    results["elapsed_s"] = time.monotonic() - started
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    stem = "RESULTS-quick" if args.quick else "RESULTS"
+    json_path = args.out_dir / ("results-quick.json" if args.quick else "results.json")
+    json_path.write_text(json.dumps(results, indent=1, default=str) + "\n")
+    (args.out_dir / f"{stem}.md").write_text(report.render(results))
+    print(f"wrote {args.out_dir / (stem + '.md')} and {json_path} in {results['elapsed_s']:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

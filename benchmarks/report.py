@@ -1,0 +1,222 @@
+"""Rendering the raw results (JSON) as ``RESULTS.md``: machine, ratios, absolute numbers, notes."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+# Targets from issue 8, checked against the ratios of the same run.
+TARGET_GET_VS_SDK = 1.6
+TARGET_CREATE_VS_FLYTEKIT = 2.0
+TARGET_CREATE_VS_FLYTE_SDK = 15.0
+TARGET_P99_VS_FLOOR = 1.2
+
+
+def _fmt(x: float | None, digits: int = 0) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return f"{x:,.{digits}f}"
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or not b or math.isnan(a) or math.isnan(b):
+        return None
+    return a / b
+
+
+def _index(results: dict[str, Any]) -> dict[tuple[str, str, str, int], dict[str, Any]]:
+    """(server, generation, method, concurrency) -> medians, for verified points only."""
+    out = {}
+    for srv in results["servers"]:
+        for p in srv.get("points", []):
+            if p.get("status") == "ok":
+                out[(p["server"], p["generation"], p["method"], p["concurrency"])] = p["median"]
+    return out
+
+
+def _any_gen(idx: dict, server: str, method: str, conc: int) -> dict[str, Any] | None:
+    for gen in ("v2", "v1"):
+        if (server, gen, method, conc) in idx:
+            return idx[(server, gen, method, conc)]
+    return None
+
+
+def _machine(m: dict[str, Any]) -> list[str]:
+    return [
+        "## Machine",
+        "",
+        f"- CPU: {m['cpu_model']} ({m['cores']} cores online)",
+        f"- Python {m['python']}, grpcio {m['grpcio']}, protobuf {m['protobuf']} ({m['protobuf_impl']}), "
+        f"h2load {m.get('h2load', '-')}",
+        f"- flytekit {m.get('flytekit', '-')}, flyte-sdk {m.get('flyte', '-')}, flyteidl {m.get('flyteidl', '-')}, "
+        f"flyteidl2 {m.get('flyteidl2', '-')}",
+        f"- date: {m['date']}; mode: {m['mode']}; git: {m.get('git', '-')}",
+        "",
+    ]
+
+
+def _ratio_table(results: dict[str, Any], idx: dict) -> list[str]:
+    plan = results["plan"]
+    lines = [
+        "## Bridge throughput as a ratio (req/s of the bridge / req/s of the other server, same run)",
+        "",
+        "Above 1 means the bridge is faster. `p99 / floor` is the bridge's p99 over the empty grpc.aio servicer's.",
+        "",
+        "| method | conc | bridge API | vs empty aio | vs empty thread pool | vs flytekit | vs flyte-sdk | p99 / floor |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for method in plan["methods"]:
+        for conc in plan["concurrency"]:
+            for gen in ("v1", "v2"):
+                b = idx.get(("bridge", gen, method, conc))
+                if b is None:
+                    continue
+                cells = []
+                for other in ("empty-aio", "empty-threadpool", "flytekit", "flyte-sdk"):
+                    o = _any_gen(idx, other, method, conc)
+                    cells.append(_fmt(_ratio(b["rps"], o["rps"] if o else None), 2))
+                floor = _any_gen(idx, "empty-aio", method, conc)
+                cells.append(_fmt(_ratio(b["p99_ms"], floor["p99_ms"] if floor else None), 2))
+                lines.append(f"| {method} | {conc} | {gen} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
+
+
+def _targets(results: dict[str, Any], idx: dict) -> list[str]:
+    """Issue 8's targets, each as met / missed / not measured."""
+    plan = results["plan"]
+    checks: list[tuple[str, float | None, float]] = []
+    for conc in plan["concurrency"]:
+        for gen in ("v1", "v2"):
+            b_get = idx.get(("bridge", gen, "GetTask", conc))
+            b_create = idx.get(("bridge", gen, "CreateTask", conc))
+            for sdk in ("flytekit", "flyte-sdk"):
+                o = _any_gen(idx, sdk, "GetTask", conc)
+                checks.append((f"GetTask c={conc} bridge {gen} vs {sdk} >= {TARGET_GET_VS_SDK}x",
+                               _ratio(b_get["rps"], o["rps"]) if b_get and o else None, TARGET_GET_VS_SDK))
+            for sdk, target in (("flytekit", TARGET_CREATE_VS_FLYTEKIT), ("flyte-sdk", TARGET_CREATE_VS_FLYTE_SDK)):
+                o = _any_gen(idx, sdk, "CreateTask", conc)
+                checks.append((f"CreateTask c={conc} bridge {gen} vs {sdk} >= {target}x",
+                               _ratio(b_create["rps"], o["rps"]) if b_create and o else None, target))
+    lines = ["## Targets (issue 8)", "", "| target | measured | |", "|---|---|---|"]
+    for name, value, target in checks:
+        verdict = "not measured" if value is None else ("met" if value >= target else "**missed**")
+        lines.append(f"| {name} | {_fmt(value, 2)} | {verdict} |")
+    for gen in ("v1", "v2"):
+        for method in plan["methods"]:
+            b, f = idx.get(("bridge", gen, method, 64)), _any_gen(idx, "empty-aio", method, 64)
+            r = _ratio(b["p99_ms"], f["p99_ms"]) if b and f else None
+            verdict = "not measured" if r is None else ("met" if r <= TARGET_P99_VS_FLOOR else "**missed**")
+            lines.append(f"| {method} c=64 bridge {gen} p99 <= {TARGET_P99_VS_FLOOR}x floor | {_fmt(r, 2)} | {verdict} |")
+    mem = {s["server"]: s.get("idle_rss_mib") for s in results["servers"]}
+    if mem.get("bridge") and mem.get("flytekit") and mem.get("flyte-sdk"):
+        ok = mem["bridge"] < min(mem["flytekit"], mem["flyte-sdk"])
+        lines.append(f"| idle RSS below both SDKs | {_fmt(mem['bridge'], 1)} MiB | {'met' if ok else '**missed**'} |")
+    lines.append("")
+    return lines
+
+
+def _absolute(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "## Absolute numbers (medians of the repetitions)",
+        "",
+        "Server CPU is utime+stime of the server's process tree over the run (1.00 = one core busy).",
+        "",
+        "| server | API | method | conc | req/s | p50 ms | p99 ms | server CPU | CPU us/req |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for srv in results["servers"]:
+        for p in srv.get("points", []):
+            if p.get("status") != "ok":
+                continue
+            m = p["median"]
+            lines.append(
+                f"| {srv['label']} | {p['generation']} | {p['method']} | {p['concurrency']} | {_fmt(m['rps'])} | "
+                f"{_fmt(m['p50_ms'], 2)} | {_fmt(m['p99_ms'], 2)} | {_fmt(m['cpu_util'], 2)} | "
+                f"{_fmt(m['cpu_us_per_req'])} |"
+            )
+    lines += ["", "## Servers", "", "| server | cores (taskset) | start-up s | idle RSS MiB | peak RSS MiB |",
+              "|---|---|---|---|---|"]
+    for srv in results["servers"]:
+        lines.append(f"| {srv['label']} | {srv['cpus']} | {_fmt(srv.get('startup_s'), 1)} | "
+                     f"{_fmt(srv.get('idle_rss_mib'), 1)} | {_fmt(srv.get('peak_rss_mib'), 1)} |")
+    lines.append("")
+    return lines
+
+
+def _scaling(idx: dict, plan: dict[str, Any]) -> list[str]:
+    lines = ["## Scaling: `--workers 2` (both cores) against one worker (one core)", "",
+             "With two workers the server has both cores and h2load shares core 0 with it, so the figure "
+             "understates what two dedicated cores give.", "",
+             "| method | conc | API | 1 worker req/s | 2 workers req/s | ratio |", "|---|---|---|---|---|---|"]
+    for method in plan["methods"]:
+        for conc in plan["concurrency"]:
+            for gen in ("v1", "v2"):
+                one, two = idx.get(("bridge", gen, method, conc)), idx.get(("bridge-2w", gen, method, conc))
+                if one or two:
+                    lines.append(f"| {method} | {conc} | {gen} | {_fmt(one and one['rps'])} | "
+                                 f"{_fmt(two and two['rps'])} | {_fmt(_ratio(two and two['rps'], one and one['rps']), 2)} |")
+    lines.append("")
+    return lines
+
+
+def _micro(micro: dict[str, Any] | None) -> list[str]:
+    if not micro:
+        return ["## Translation micro-benchmarks", "", "Not run.", ""]
+    t = micro["targets"]
+    lines = ["## Translation micro-benchmarks (translators vs one protobuf parse of the same bytes)", "",
+             f"timeit, minimum over repeats, per call. Targets: bytes -> other generation within {t['wire']}x "
+             f"one parse; message -> message within {t['msg']}x.", "",
+             "| message | direction | bytes | parse us | bytes->msg us | ratio | msg->msg us | ratio |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in micro["rows"]:
+        lines.append(f"| {r['message']} | {r['direction']} | {r['bytes']} | {_fmt(r['parse_us'], 2)} | "
+                     f"{_fmt(r.get('wire_us'), 2)} | {_fmt(r.get('wire_ratio'), 2)} | {_fmt(r.get('msg_us'), 2)} | "
+                     f"{_fmt(r.get('msg_ratio'), 2)} |")
+    if micro["missing"]:
+        lines.append(f"\nTranslator functions not found: {', '.join(sorted(set(micro['missing'])))}.")
+    lines.append("")
+    return lines
+
+
+def _notes(results: dict[str, Any]) -> list[str]:
+    notes = list(results.get("notes", []))
+    for srv in results["servers"]:
+        if srv.get("error"):
+            notes.append(f"{srv['label']}: did not start: `{srv['error'][-300:].strip()}`")
+        for p in srv.get("points", []):
+            if p.get("status") != "ok":
+                notes.append(f"{srv['label']} {p['generation']} {p['method']} c={p['concurrency']}: "
+                             f"{p.get('note', '')[:300]}")
+    if not notes:
+        return []
+    return ["## Skipped or failed points", "", *[f"- {n}" for n in notes], ""]
+
+
+def render(results: dict[str, Any]) -> str:
+    """The whole RESULTS.md text for one run.
+
+    Args:
+        results: the raw results as written to the JSON file.
+
+    Returns:
+        Markdown.
+    """
+    idx = _index(results)
+    plan = results["plan"]
+    head = [
+        "# Benchmarks" + (" (quick smoke run: not representative)" if results["machine"]["mode"] == "quick" else ""),
+        "",
+        "Regenerated by `make bench` (`python -m benchmarks`); raw numbers in the JSON file next to this one.",
+        f"Each server is pinned to core 1 (`taskset -c 1`) and `h2load` to core 0; every point is one HTTP/2 "
+        f"connection with 1, 16 or 64 streams in flight, {plan['repetitions']} verified repetitions of about "
+        f"{plan['seconds']} s, medians reported. A point counts only if the server's own "
+        "`flyte_connector_requests_success_total` grew by exactly the number of requests sent. All servers serve "
+        "the same trivial connector (task type `bench`; CreateTask reads and checks all ten native inputs; GetTask "
+        "answers SUCCEEDED with two outputs). v1 requests are built with flytekit's TypeEngine, v2 with "
+        "flyte-sdk's. The empty servicers answer constant bytes without parsing (measured with v2 requests).",
+        "",
+    ]
+    return "\n".join(head + _machine(results["machine"]) + _ratio_table(results, idx) + _targets(results, idx)
+                     + _absolute(results) + _scaling(idx, plan) + _micro(results.get("micro"))
+                     + _notes(results)) + "\n"
