@@ -14,6 +14,15 @@ from typing import Any
 from google.protobuf.message import Message
 
 from translators import compat, metadata, observability, tasks
+from translators.literals import (
+    inputs_to_native,
+    literal_to_native,
+    native_to_inputs,
+    native_to_literal,
+    native_to_outputs,
+    outputs_to_native,
+)
+from translators.values import Blob, BlobDimensionality, StructuredDataset
 from translators._pair import MARKER_FIELD, Pair
 from translators.errors import (
     DuplicateNameError,
@@ -77,6 +86,15 @@ def unmapped_fields(msg: Message) -> list[str]:
 __all__ = sorted(
     {
         "MARKER_FIELD",
+        "Blob",
+        "BlobDimensionality",
+        "StructuredDataset",
+        "inputs_to_native",
+        "literal_to_native",
+        "native_to_inputs",
+        "native_to_literal",
+        "native_to_outputs",
+        "outputs_to_native",
         "PAIRS",
         "DuplicateNameError",
         "LiteralConversionError",
