@@ -20,7 +20,7 @@ import grpc
 import translators as tr
 from modern.face import generic_handler, unary, unary_stream
 from modern.hub import Hub
-from translators._gen import v1, v1_service, v2, v2_core_execution
+from translators._gen import v1, v1_core_execution, v1_service, v2, v2_core_execution
 
 ASYNC_SERVICE = v1_service.DESCRIPTOR.services_by_name["AsyncAgentService"].full_name
 SYNC_SERVICE = v1_service.DESCRIPTOR.services_by_name["SyncAgentService"].full_name
@@ -47,7 +47,7 @@ def add_agent_error(resource: v1.Resource) -> v1.Resource:
         return resource
     resource.agent_error.code = Phase.Phase.Name(resource.phase)
     resource.agent_error.kind = kind
-    resource.agent_error.origin = v1.AgentError.USER
+    resource.agent_error.origin = v1_core_execution.ExecutionError.USER
     return resource
 
 
