@@ -1,0 +1,50 @@
+"""The benchmark harness runs end to end: ``python -m benchmarks --quick`` on one small point.
+
+It starts the empty grpc.aio servicer pinned with taskset, drives it with h2load, verifies the point
+against the server's own success counter, runs the translation micro-benchmarks once, and writes
+RESULTS-quick.md plus its JSON. No numbers are asserted (timings belong in benchmarks, not tests),
+only that every stage produced a verified, well-formed result.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.timeout(120)
+def test_quick_run_on_one_point_writes_verified_results(tmp_path: Path) -> None:
+    if shutil.which("h2load") is None or shutil.which("taskset") is None:
+        pytest.skip("needs h2load (Debian nghttp2-client) and taskset; `make bench` installs h2load itself")
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--servers", "empty-aio", "--methods", "GetTask",
+         "--concurrency", "4", "--seconds", "0.3", "--out-dir", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=110,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert not (tmp_path / "RESULTS.md").exists(), "quick mode must not write the full results"
+    results = json.loads((tmp_path / "results-quick.json").read_text())
+
+    [server] = results["servers"]
+    assert "error" not in server, server.get("error")
+    assert server["idle_rss_mib"] > 0 and server["peak_rss_mib"] >= server["idle_rss_mib"]
+    [point] = server["points"]
+    assert point["status"] == "ok", point.get("note")
+    [run] = point["runs"]
+    assert run["verified"] and run["server_counted"] == run["requests"] == run["h2load_succeeded"]
+    assert point["median"]["rps"] > 0 and 0 < point["median"]["p50_ms"] <= point["median"]["p99_ms"]
+
+    micro = results["micro"]
+    assert not micro["missing"], micro["missing"]
+    assert {r["message"] for r in micro["rows"]} == {"CreateTaskRequest", "GetTaskResponse"}
+    assert all(r["parse_us"] > 0 and r["wire_us"] > 0 and r["msg_us"] > 0 for r in micro["rows"])
+
+    text = (tmp_path / "RESULTS-quick.md").read_text()
+    assert "## Machine" in text and "empty grpc.aio servicer" in text and "CreateTaskRequest" in text
