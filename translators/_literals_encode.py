@@ -152,7 +152,8 @@ def _enc_binary(v: Any, lt: LiteralType, lenient: bool) -> Literal:
 
 
 def _enc_struct(v: Any, lt: LiteralType, lenient: bool) -> Literal:
-    is_dc = is_dataclass_instance(v)
+    # Blob and StructuredDataset are dataclasses too, but they have literal kinds of their own.
+    is_dc = is_dataclass_instance(v) and not isinstance(v, (Blob, StructuredDataset))
     if not (is_dc or isinstance(v, Mapping)):
         raise _mismatch(v, lt)
     if is_dc and not _dataclass_fits(v, lt):

@@ -78,9 +78,11 @@ def _fill_value(target: struct_pb2.Value, value: Any, path: str) -> None:
     elif isinstance(value, str):
         target.string_value = value
     elif isinstance(value, Mapping):
+        target.struct_value.SetInParent()  # so an empty dict stays a dict, not a null
         _fill_struct(target.struct_value, value, path)
     elif isinstance(value, (list, tuple)):
         lv = target.list_value
+        lv.SetInParent()
         for i, item in enumerate(value):
             _fill_value(lv.values.add(), item, f"{path}[{i}]")
     else:
