@@ -174,8 +174,12 @@ TERMINAL_PHASES = frozenset(
     }
 )
 
-# v1's Phase enum has the same numbers; a guard so a renumbering upstream fails loudly here.
-assert v1_core_execution.TaskExecution.RETRYABLE_FAILED == v2_core_execution.TaskExecution.RETRYABLE_FAILED
+# v1's Phase enum has the same numbers (phases are passed through as ints); fail loudly at import if a
+# new flyteidl ever renumbers them.
+if dict(v1_core_execution.TaskExecution.Phase.items()) != {
+    k: v for k, v in v2_core_execution.TaskExecution.Phase.items() if k in v1_core_execution.TaskExecution.Phase.keys()
+}:
+    raise ImportError("flyteidl and flyteidl2 disagree on TaskExecution.Phase numbers")
 
 __all__ = [
     "RESERVED_KWARGS",

@@ -13,7 +13,7 @@ import types
 import typing
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Coroutine
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from modern.errors import InvalidRequestError
 
@@ -132,17 +132,17 @@ class Resource:
     custom_info: dict[str, Any] | None = None
 
 
-class AsyncConnector(ABC):
+class AsyncConnector(ABC, Generic[_M]):
     """A connector whose jobs outlive one call: create, then get until terminal, delete on abort.
 
-    Class attributes ``name``, ``task_type_name``, ``task_type_version`` and ``metadata_type``
+    Generic in its meta type like flyte-sdk's (``AsyncConnector[MyMeta]``). Class attributes ``name``, ``task_type_name``, ``task_type_version`` and ``metadata_type``
     (a ``ResourceMeta`` dataclass) describe it; register an instance with ``ConnectorRegistry``.
     """
 
     name: str = "Async Connector"
     task_type_name: str
     task_type_version: int = 0
-    metadata_type: type[ResourceMeta] = ResourceMeta
+    metadata_type: type[_M] = ResourceMeta  # type: ignore[assignment]
 
     @abstractmethod
     async def create(
@@ -152,7 +152,7 @@ class AsyncConnector(ABC):
         inputs: dict[str, Any] | None = None,
         task_execution_metadata: TaskExecutionMetadata | None = None,
         **kwargs: Any,
-    ) -> ResourceMeta:
+    ) -> _M:
         """Start the job and return its handle."""
         raise NotImplementedError
 

@@ -197,3 +197,30 @@ def test_metrics_reuse_collectors_registered_by_another_library(monkeypatch: pyt
     assert other.get_sample_value("flyte_connector_requests_success_total", {"task_type": "t", "operation": "create"}) == 2
     # a second instance in the same process does not fail on duplicate names
     assert RequestMetrics().failure is m.failure
+
+
+def test_flyte_sdk_style_generic_subclass_ports_by_changing_the_import() -> None:
+    from typing import Optional
+
+    @dataclasses.dataclass
+    class MyMeta(ResourceMeta):
+        job_id: str
+
+    class MyConnector(AsyncConnector[MyMeta]):
+        name = "Mine"
+        task_type_name = "mine"
+        metadata_type = MyMeta
+
+        async def create(self, task_template, output_prefix, inputs: Optional[dict] = None,
+                         task_execution_metadata=None, **kwargs) -> MyMeta:
+            return MyMeta(job_id="1")
+
+        async def get(self, resource_meta: MyMeta, **kwargs) -> Resource:
+            return Resource(phase=Phase.SUCCEEDED)
+
+        async def delete(self, resource_meta: MyMeta, **kwargs) -> None:
+            return None
+
+    reg = ConnectorRegistry()
+    reg.register(MyConnector())
+    assert reg.entry("mine").metadata_type is MyMeta and reg.entry("mine").takes_inputs
