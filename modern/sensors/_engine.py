@@ -13,6 +13,7 @@ import asyncio
 import dataclasses
 import importlib
 import inspect
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -44,6 +45,15 @@ class SensorMeta(ResourceMeta):
     inputs: dict[str, Any] | None = None
     timeout_s: float | None = None
     started_at: float | None = None
+
+    def encode(self) -> bytes:
+        """JSON bytes; without a timeout the two extra fields are left out, so the meta stays
+        readable by flytekit's ``SensorMetadata.decode`` (which refuses unknown keys)."""
+        data = dataclasses.asdict(self)
+        if self.timeout_s is None:
+            data.pop("timeout_s")
+            data.pop("started_at")
+        return json.dumps(data, separators=(",", ":")).encode("utf-8")
 
 
 def _flytekit_base_sensor() -> type | None:
@@ -109,7 +119,7 @@ class SensorEngine(AsyncConnector):
             sensor_config=config,
             inputs=to_json(dict(inputs or {})),
             timeout_s=timeout_s,
-            started_at=self._clock(),
+            started_at=self._clock() if timeout_s is not None else None,
         )
         size = len(meta.encode())
         if size > self._max_meta_bytes:
