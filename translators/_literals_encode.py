@@ -222,13 +222,18 @@ def _enc_structured_dataset(v: Any, lt: LiteralType, lenient: bool) -> Literal:
 
 
 def _enc_enum(v: Any, lt: LiteralType, lenient: bool) -> Literal:
+    values = lt.enum_type.values
     if isinstance(v, enum.Enum):
-        v = v.value
-    elif not lenient:
+        # flytekit declares and writes enum *values*, flyte-sdk enum *names*: the declared list
+        # tells which convention the reader uses.
+        if isinstance(v.value, str) and v.value in values:
+            return str_lit(v.value)
+        if v.name in values:
+            return str_lit(v.name)
+        raise conversion_error("enum member is not one of the declared enum values")
+    if not lenient or not isinstance(v, str):
         raise _mismatch(v, lt)
-    if not isinstance(v, str):
-        raise _mismatch(v, lt)
-    if v not in lt.enum_type.values:
+    if v not in values:
         raise conversion_error("value is not one of the declared enum values")
     return str_lit(v)
 

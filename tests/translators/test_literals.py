@@ -373,3 +373,12 @@ def test_inputs_are_not_mutated():
     native_to_literal({"a": 1}, lt)
     native_to_literal({"a": 1}, simple(ST.STRUCT))
     assert lt.SerializeToString() == before
+
+
+def test_enum_member_follows_the_declared_convention():
+    # flytekit declares values, flyte-sdk names; a member is written in whichever is declared.
+    by_name = T.LiteralType(enum_type=T.EnumType(values=["RED", "GREEN"]))
+    assert native_to_literal(Color.GREEN, by_name) == prim(string_value="GREEN")
+    assert native_to_literal(Color.GREEN) == prim(string_value="green")
+    with pytest.raises(LiteralConversionError, match="enum"):
+        native_to_literal(Color.GREEN, T.LiteralType(enum_type=T.EnumType(values=["blue"])))
