@@ -274,4 +274,15 @@ def import_flyte_registry(
     return added
 
 
-__all__ = ["FlyteSdkAdapter", "adapt", "fast_type", "import_flyte_registry", "load_entry_points", "native_inputs"]
+#: The name ``bridge.discovery`` calls.
+import_flyte_sdk_registry = import_flyte_registry
+
+__all__ = [
+    "FlyteSdkAdapter",
+    "adapt",
+    "fast_type",
+    "import_flyte_registry",
+    "import_flyte_sdk_registry",
+    "load_entry_points",
+    "native_inputs",
+]
