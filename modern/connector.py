@@ -29,6 +29,13 @@ if typing.TYPE_CHECKING:
 _M = TypeVar("_M", bound="ResourceMeta")
 
 
+def _needs_conversion(tp: Any) -> bool:
+    """Whether a field annotation mentions a dataclass (else JSON values are used as they are)."""
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return True
+    return any(_needs_conversion(a) for a in typing.get_args(tp))
+
+
 def _from_jsonable(tp: Any, value: Any) -> Any:
     """Rebuild nested dataclasses from decoded JSON; every other value is kept as JSON gave it."""
     if isinstance(tp, type) and dataclasses.is_dataclass(tp) and isinstance(value, dict):
@@ -47,27 +54,30 @@ def _from_jsonable(tp: Any, value: Any) -> Any:
     return value
 
 
-def _build(cls: type, data: dict[str, Any]) -> Any:
-    hints = _hints(cls)
-    known = {f.name for f in dataclasses.fields(cls) if f.init}
-    # Unknown keys are ignored so that an older replica can read meta written by a newer one.
-    kwargs = {k: _from_jsonable(hints.get(k, Any), v) for k, v in data.items() if k in known}
-    return cls(**kwargs)
+# Per class: the init field names, and the annotations of the fields that need conversion. Built
+# once per class: resolving annotations walks the module, too slow for every GetTask.
+_PLANS: dict[type, tuple[frozenset[str], dict[str, Any]]] = {}
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
-
-
-def _hints(cls: type) -> dict[str, Any]:
-    # Resolving annotations walks the class's module; do it once per class, not per decode.
-    hints = _HINTS.get(cls)
-    if hints is None:
+def _plan(cls: type) -> tuple[frozenset[str], dict[str, Any]]:
+    plan = _PLANS.get(cls)
+    if plan is None:
         try:
             hints = typing.get_type_hints(cls)
         except Exception:  # unresolvable forward references: fall back to plain JSON values
             hints = {}
-        _HINTS[cls] = hints
-    return hints
+        known = frozenset(f.name for f in dataclasses.fields(cls) if f.init)
+        convert = {n: hints[n] for n in known if n in hints and _needs_conversion(hints[n])}
+        plan = _PLANS[cls] = (known, convert)
+    return plan
+
+
+def _build(cls: type, data: dict[str, Any]) -> Any:
+    known, convert = _plan(cls)
+    # Unknown keys are ignored so that an older replica can read meta written by a newer one.
+    if not convert:
+        return cls(**{k: v for k, v in data.items() if k in known})
+    return cls(**{k: (_from_jsonable(convert[k], v) if k in convert else v) for k, v in data.items() if k in known})
 
 
 @dataclasses.dataclass
