@@ -56,8 +56,16 @@ def machine_info(mode: str, h2: str | None) -> dict[str, Any]:
         "protobuf_impl": api_implementation.Type(), "flytekit": _version("flytekit"), "flyte": _version("flyte"),
         "flyteidl": _version("flyteidl"), "flyteidl2": _version("flyteidl2"), "h2load": h2_version,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "mode": mode, "git": git.strip() or "-",
+        "mode": mode, "git": git.strip() or "-", "loadavg_start": _loadavg(),
     }
+
+
+def _loadavg() -> str:
+    # Other work on the machine skews every number; record how busy it was.
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "-"
 
 
 def _csv(value: str) -> tuple[str, ...]:
@@ -69,12 +77,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="smoke run: one short repetition per point")
     p.add_argument("--servers", type=_csv, default=None,
-                   help="comma list of servers (default all): " + ",".join(s.key for s in servers.all_specs()))
+                   help="comma list of servers for the main tables (default all but bridge-2w, which only "
+                        "the scaling figure uses): " + ",".join(s.key for s in servers.all_specs()))
     p.add_argument("--methods", type=_csv, default=runner.METHODS, help="GetTask,CreateTask")
     p.add_argument("--concurrency", type=lambda v: tuple(int(c) for c in _csv(v)), default=runner.CONCURRENCY)
     p.add_argument("--seconds", type=float, default=None, help="target seconds per measured run")
     p.add_argument("--repetitions", type=int, default=None)
     p.add_argument("--no-micro", action="store_true", help="skip the translation micro-benchmarks")
+    p.add_argument("--no-scaling", action="store_true", help="skip the --workers 2 scaling figure")
     p.add_argument("--out-dir", type=Path, default=HERE, help="where RESULTS*.md and the JSON go")
     p.add_argument("--profile", action="store_true", help="profile the bridge with py-spy instead")
     return p.parse_args(argv)
@@ -100,25 +110,37 @@ def main(argv: list[str] | None = None) -> int:
         repetitions=args.repetitions or (1 if args.quick else 3),
         methods=args.methods, concurrency=args.concurrency,
     )
-    specs = servers.all_specs()
+    all_specs = {s.key: s for s in servers.all_specs()}
     if args.servers:
-        unknown = set(args.servers) - {s.key for s in specs}
+        unknown = set(args.servers) - set(all_specs)
         if unknown:
             print(f"unknown server(s): {', '.join(sorted(unknown))}", file=sys.stderr)
             return 2
-        specs = [s for s in specs if s.key in args.servers]
+        specs = [s for s in all_specs.values() if s.key in args.servers]
+    else:
+        specs = [s for s in all_specs.values() if s.workers == 1]
+    # The scaling figure: SO_REUSEPORT spreads whole connections over workers, so it uses 8
+    # connections x 8 streams (64 in flight) for both the 1-worker and the 2-worker bridge.
+    scaling_specs = [] if args.no_scaling else [all_specs["bridge"], all_specs["bridge-2w"]]
+    scaling_plan = runner.Plan(seconds=plan.seconds, repetitions=plan.repetitions, methods=plan.methods,
+                               concurrency=(64,), connections=8)
     started = time.monotonic()
-    h2 = h2load.ensure_h2load() if specs else None
-    results: dict[str, Any] = {"machine": machine_info(mode, h2), "plan": plan.__dict__, "servers": [], "notes": []}
-    if specs and h2 is None:
+    h2 = h2load.ensure_h2load() if specs or scaling_specs else None
+    results: dict[str, Any] = {"machine": machine_info(mode, h2), "plan": plan.__dict__,
+                               "scaling_plan": scaling_plan.__dict__, "servers": [], "scaling": [], "notes": []}
+    if (specs or scaling_specs) and h2 is None:
         results["notes"].append("h2load (Debian package nghttp2-client) is missing and could not be installed: "
                                 "all server points skipped.")
-        specs = []
+        specs, scaling_specs = [], []
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
         for spec in specs:
             print(f"== {spec.label}", flush=True)
             results["servers"].append(runner.measure_server(spec, h2 or "", plan, work, work / "logs"))
+        for spec in scaling_specs:
+            print(f"== scaling: {spec.label}, 8 connections", flush=True)
+            results["scaling"].append(runner.measure_server(spec, h2 or "", scaling_plan, work, work / "logs"))
+    results["machine"]["loadavg_end"] = _loadavg()
     if not args.no_micro:
         print("== translation micro-benchmarks", flush=True)
         from benchmarks import micro

@@ -79,18 +79,21 @@ def run(
     log_file: Path,
     cpus: str = "0",
     timeout: float = 300.0,
+    connections: int = 1,
 ) -> H2Result:
-    """Run h2load once on one connection and parse its summary and per-request log.
+    """Run h2load once and parse its summary and per-request log.
 
     Args:
         h2load: the h2load binary.
         url: ``http://127.0.0.1:<port>/<service>/<method>``.
         data_file: the framed request.
         requests: total requests (``-n``).
-        concurrency: streams in flight on the one connection (``-m``).
+        concurrency: streams in flight per connection (``-m``).
         log_file: where h2load writes one line per request (start, status, duration in us).
         cpus: ``taskset`` CPU list for the load generator.
         timeout: seconds before the run is abandoned.
+        connections: HTTP/2 connections (``-c``); one except for the multi-worker scaling figure,
+            where SO_REUSEPORT can only spread whole connections over the workers.
 
     Returns:
         The parsed result.
@@ -99,7 +102,7 @@ def run(
         RuntimeError: h2load failed or its output could not be read.
     """
     argv = [
-        "taskset", "-c", cpus, h2load, "-n", str(requests), "-c", "1", "-t", "1", "-m", str(concurrency),
+        "taskset", "-c", cpus, h2load, "-n", str(requests), "-c", str(connections), "-t", "1", "-m", str(concurrency),
         "-d", str(data_file), "-H", "content-type: application/grpc", "-H", "te: trailers",
         f"--log-file={log_file}", url,
     ]

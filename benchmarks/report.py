@@ -51,6 +51,8 @@ def _machine(m: dict[str, Any]) -> list[str]:
         f"- flytekit {m.get('flytekit', '-')}, flyte-sdk {m.get('flyte', '-')}, flyteidl {m.get('flyteidl', '-')}, "
         f"flyteidl2 {m.get('flyteidl2', '-')}",
         f"- date: {m['date']}; mode: {m['mode']}; git: {m.get('git', '-')}",
+        f"- load average (1/5/15 min) at start: {m.get('loadavg_start', '-')}, at end: {m.get('loadavg_end', '-')} "
+        "(the harness does not own the machine; anything above ~0.1 at start means other work ran alongside)",
         "",
     ]
 
@@ -144,18 +146,25 @@ def _absolute(results: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _scaling(idx: dict, plan: dict[str, Any]) -> list[str]:
+def _scaling(results: dict[str, Any]) -> list[str]:
+    if not results.get("scaling"):
+        return []
+    idx = _index({"servers": results["scaling"]})
+    plan = results["scaling_plan"]
     lines = ["## Scaling: `--workers 2` (both cores) against one worker (one core)", "",
-             "With two workers the server has both cores and h2load shares core 0 with it, so the figure "
-             "understates what two dedicated cores give.", "",
-             "| method | conc | API | 1 worker req/s | 2 workers req/s | ratio |", "|---|---|---|---|---|---|"]
+             f"{plan['connections']} HTTP/2 connections, 64 streams in flight in all (SO_REUSEPORT spreads whole "
+             "connections, never streams, over the workers). The 1-worker bridge is pinned to core 1 and h2load "
+             "to core 0; the 2-worker bridge gets cores 0 and 1, so **h2load shares core 0 with it** and the "
+             "figure understates what two dedicated cores give.", "",
+             "| method | API | 1 worker req/s | 2 workers req/s | ratio | 1 worker p99 ms | 2 workers p99 ms |",
+             "|---|---|---|---|---|---|---|"]
     for method in plan["methods"]:
-        for conc in plan["concurrency"]:
-            for gen in ("v1", "v2"):
-                one, two = idx.get(("bridge", gen, method, conc)), idx.get(("bridge-2w", gen, method, conc))
-                if one or two:
-                    lines.append(f"| {method} | {conc} | {gen} | {_fmt(one and one['rps'])} | "
-                                 f"{_fmt(two and two['rps'])} | {_fmt(_ratio(two and two['rps'], one and one['rps']), 2)} |")
+        for gen in ("v1", "v2"):
+            one, two = idx.get(("bridge", gen, method, 64)), idx.get(("bridge-2w", gen, method, 64))
+            if one or two:
+                lines.append(f"| {method} | {gen} | {_fmt(one and one['rps'])} | {_fmt(two and two['rps'])} | "
+                             f"{_fmt(_ratio(two and two['rps'], one and one['rps']), 2)} | "
+                             f"{_fmt(one and one['p99_ms'], 2)} | {_fmt(two and two['p99_ms'], 2)} |")
     lines.append("")
     return lines
 
@@ -181,7 +190,7 @@ def _micro(micro: dict[str, Any] | None) -> list[str]:
 
 def _notes(results: dict[str, Any]) -> list[str]:
     notes = list(results.get("notes", []))
-    for srv in results["servers"]:
+    for srv in results["servers"] + results.get("scaling", []):
         if srv.get("error"):
             notes.append(f"{srv['label']}: did not start: `{srv['error'][-300:].strip()}`")
         for p in srv.get("points", []):
@@ -218,5 +227,5 @@ def render(results: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(head + _machine(results["machine"]) + _ratio_table(results, idx) + _targets(results, idx)
-                     + _absolute(results) + _scaling(idx, plan) + _micro(results.get("micro"))
+                     + _absolute(results) + _scaling(results) + _micro(results.get("micro"))
                      + _notes(results)) + "\n"

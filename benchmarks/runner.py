@@ -32,6 +32,7 @@ class Plan:
         concurrency: streams in flight on the one connection.
         generations: restrict every server to these generations (None: each server's own list).
         max_requests: cap on requests in one run.
+        connections: HTTP/2 connections; the ``concurrency`` streams are split evenly over them.
     """
 
     seconds: float = 2.5
@@ -40,6 +41,7 @@ class Plan:
     concurrency: tuple[int, ...] = CONCURRENCY
     generations: tuple[str, ...] | None = None
     max_requests: int = 40_000
+    connections: int = 1
 
 
 def _median(values: list[float]) -> float:
@@ -47,11 +49,12 @@ def _median(values: list[float]) -> float:
 
 
 def _measure_once(
-    server: RunningServer, h2: str, url: str, data: Path, n: int, conc: int, log: Path, client_cpus: str
+    server: RunningServer, h2: str, url: str, data: Path, n: int, conc: int, log: Path, client_cpus: str,
+    connections: int = 1,
 ) -> dict[str, Any]:
     before = server.success_count()
     cpu0 = server.cpu_seconds()
-    res = h2load.run(h2, url, data, n, conc, log, cpus=client_cpus)
+    res = h2load.run(h2, url, data, n, conc, log, cpus=client_cpus, connections=connections)
     cpu1 = server.cpu_seconds()
     after = server.success_count()
     grown = int(round(after - before))
@@ -88,7 +91,8 @@ def measure_point(
         A point record (status "ok" or "failed", runs, medians).
     """
     spec = server.spec
-    tag = f"{spec.key}-{generation}-{method}-c{conc}"
+    tag = f"{spec.key}-{generation}-{method}-c{conc}-x{plan.connections}"
+    per_conn = max(1, conc // plan.connections)
     data = work / f"{generation}-{method}.bin"
     if not data.exists():
         data.write_bytes(payloads.grpc_frame(payloads.request_bytes(generation, method)))
@@ -96,16 +100,19 @@ def measure_point(
     # With the server on both cores (scaling figure) the load generator shares core 0 with it.
     client_cpus = "0"
     record: dict[str, Any] = {
-        "server": spec.key, "generation": generation, "method": method, "concurrency": conc, "runs": [],
+        "server": spec.key, "generation": generation, "method": method, "concurrency": conc,
+        "connections": plan.connections, "runs": [],
     }
     pilot_n = max(40, conc * 4)
-    pilot = _measure_once(server, h2, url, data, pilot_n, conc, work / f"{tag}-pilot.log", client_cpus)
+    pilot = _measure_once(server, h2, url, data, pilot_n, per_conn, work / f"{tag}-pilot.log", client_cpus,
+                          plan.connections)
     if not pilot["verified"]:
         record.update(status="failed", note=_unverified(pilot, server))
         return record
     n = int(min(plan.max_requests, max(conc * 10, pilot["rps"] * plan.seconds)))
     for rep in range(plan.repetitions):
-        run = _measure_once(server, h2, url, data, n, conc, work / f"{tag}-{rep}.log", client_cpus)
+        run = _measure_once(server, h2, url, data, n, per_conn, work / f"{tag}-{rep}.log", client_cpus,
+                            plan.connections)
         record["runs"].append(run)
         if not run["verified"]:
             record.update(status="failed", note=_unverified(run, server))
@@ -158,7 +165,7 @@ def measure_server(spec: ServerSpec, h2: str, plan: Plan, work: Path, log_dir: P
                     point = measure_point(server, h2, gen, method, conc, plan, work)
                     record["points"].append(point)
                     med = point.get("median", {})
-                    print(f"  {spec.key:<17} {gen} {method:<10} c={conc:<3} {point['status']:<6} "
+                    print(f"  {spec.key:<17} {gen} {method:<10} c={conc:<3} x{plan.connections} {point['status']:<6} "
                           f"{med.get('rps', float('nan')):9.0f} req/s  p99 {med.get('p99_ms', float('nan')):7.2f} ms",
                           flush=True)
         record["peak_rss_mib"] = server.peak_rss_kib() / 1024
