@@ -57,7 +57,6 @@ class JobConnector(AsyncConnector):
         self.calls: list[tuple[str, Any, dict[str, Any]]] = []
         self.polled: collections.Counter[str] = collections.Counter()
         self.deleted: list[str] = []
-        self.cancelled = asyncio.Event() if False else None  # set per loop in create
         self.cancel_seen = 0
 
     async def create(self, task_template, output_prefix, inputs=None, task_execution_metadata=None, **kwargs):
