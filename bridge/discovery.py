@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import logging
 import os
 import sys
@@ -92,12 +93,15 @@ def _load_group(report: DiscoveryReport, group: str, seen: set[str]) -> None:
             log.info("loaded entry point %s (%s)", ep.name, group)
 
 
+_ADAPTERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("flytekit", "legacy.flytekit_adapter", ("import_flytekit_registry",)),
+    # The brief named it import_flyte_sdk_registry; the adapters engineer wrote import_flyte_registry.
+    ("flyte", "modern.flyte_sdk", ("import_flyte_sdk_registry", "import_flyte_registry")),
+)
+
+
 def _adapt(report: DiscoveryReport, registry: Any) -> None:
-    adapters = (
-        ("flytekit", "legacy.flytekit_adapter", "import_flytekit_registry"),
-        ("flyte", "modern.flyte_sdk", "import_flyte_sdk_registry"),
-    )
-    for sdk, module_name, func_name in adapters:
+    for sdk, module_name, func_names in _ADAPTERS:
         if sdk not in sys.modules:
             continue  # nobody imported that SDK, so its registry is empty
         try:
@@ -105,18 +109,22 @@ def _adapt(report: DiscoveryReport, registry: Any) -> None:
         except ImportError as exc:
             log.info("no %s adapter available (%s)", sdk, _summary(exc))
             continue
-        func = getattr(module, func_name, None)
+        func = next((getattr(module, n) for n in func_names if callable(getattr(module, n, None))), None)
         if func is None:
-            log.info("%s has no %s yet; %s connectors not adapted", module_name, func_name, sdk)
+            log.info("%s has none of %s; %s connectors not adapted", module_name, func_names, sdk)
             continue
+        kwargs: dict[str, Any] = {}
+        if "entry_points" in inspect.signature(func).parameters:
+            kwargs["entry_points"] = False  # discovery already loaded (and reported) them
         try:
-            func(registry)
+            added = func(registry, **kwargs)
         except Exception as exc:
-            failure = LoadFailure("adapter", f"{module_name}.{func_name}", _summary(exc))
+            failure = LoadFailure("adapter", f"{module_name}.{func.__name__}", _summary(exc))
             report.failed.append(failure)
             log.warning("adapting the %s registry failed: %s", sdk, failure.error)
         else:
             report.adapted.append(sdk)
+            log.info("adapted %d %s connector(s) into the bridge", len(added or ()), sdk)
 
 
 def discover(

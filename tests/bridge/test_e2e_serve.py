@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -269,3 +270,56 @@ def test_compat_command_output() -> None:
     for pkg in ("flyteidl ", "flyteidl2", "protobuf", "grpcio"):
         assert pkg in out.stdout
     assert "collision=0" in out.stdout
+
+
+@pytest.mark.interop
+def test_sdk_connectors_are_adapted_and_cross_served_with_json_logs(tmp_path: Path) -> None:
+    pytest.importorskip("flytekit")
+    pytest.importorskip("flyte")
+    s = start_serve(tmp_path, "--modules", "tests.bridge.conn_sdks", "--log-format", "json")
+    try:
+        with channel(s.target) as ch:
+            agents = _gen.v1_grpc.AgentMetadataServiceStub(ch).ListAgents(_gen.v1.ListAgentsRequest(), timeout=5)
+            assert {"kit_task", "sdk_task"} <= {c.name for a in agents.agents for c in a.supported_task_categories}
+            # The flyte-sdk connector, called as FlytePropeller would.
+            v1 = _gen.v1_grpc.AsyncAgentServiceStub(ch)
+            created = v1.CreateTask(
+                _gen.v1.CreateTaskRequest(template=_gen.v1_core_tasks.TaskTemplate(type="sdk_task"), output_prefix="/o"),
+                timeout=10,
+            )
+            got1 = v1.GetTask(
+                _gen.v1.GetTaskRequest(
+                    task_type="sdk_task", task_category=_gen.v1.TaskCategory(name="sdk_task"),
+                    resource_meta=created.resource_meta,
+                ),
+                timeout=10,
+            )
+            # The flytekit connector, called as the Flyte 2 executor would.
+            v2 = _gen.v2_grpc.AsyncConnectorServiceStub(ch)
+            template = _gen.v2_core_tasks.TaskTemplate(type="kit_task")
+            template.custom.update({})
+            created2 = v2.CreateTask(_gen.v2.CreateTaskRequest(template=template, output_prefix="/o"), timeout=10)
+            got2 = v2.GetTask(
+                _gen.v2.GetTaskRequest(
+                    task_category=_gen.v2.TaskCategory(name="kit_task"), resource_meta=created2.resource_meta
+                ),
+                timeout=10,
+            )
+        assert got1.resource.phase == _gen.v1_core_execution.TaskExecution.SUCCEEDED
+        assert got2.resource.phase == _gen.v2_core_execution.TaskExecution.SUCCEEDED
+    finally:
+        assert s.stop() == 0, s.log()
+    lines = [ln for ln in s.log().splitlines() if ln.strip()]
+    records = [json.loads(ln) for ln in lines]  # every line is one JSON object
+    assert any("Kit Connector" in r["msg"] and "Sdk Connector" in r["msg"] for r in records)
+    assert any("adapted" in r["msg"] and "flytekit" in r["msg"] for r in records)
+
+
+def test_demo_command() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "bridge", "demo"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "ListAgents()" in out.stdout and "ListConnectors()" in out.stdout
+    assert out.stdout.count("phase SUCCEEDED") == 2
+    assert out.stdout.count("n: 7") >= 4  # sent and got back, by both generations
