@@ -263,6 +263,12 @@ def _has_annotations(lit: Literal) -> bool:
     return bool(md) and not (len(md) == 1 and md.get("format") == "json")
 
 
+# Primitive kinds whose protobuf value is already the native value, and the simple type each fits
+# exactly: the fast path that decodes most task inputs with no further checks.
+_PLAIN_FOR: dict[int, str] = {INTEGER: "integer", FLOAT: "float_value", STRING: "string_value", BOOLEAN: "boolean"}
+_PLAIN = frozenset(_PLAIN_FOR.values())
+
+
 def decode(lit: Literal, lt: LiteralType | None = None) -> Any:
     """Decode one v2 literal; see the module docstring for the rules."""
     kind = lit.WhichOneof("value")
@@ -271,6 +277,14 @@ def decode(lit: Literal, lt: LiteralType | None = None) -> Any:
             return lit
         scalar = lit.scalar
         skind = scalar.WhichOneof("value")
+        if skind == "primitive":
+            prim = scalar.primitive
+            pkind = prim.WhichOneof("value")
+            if pkind in _PLAIN and (
+                lt is None or (lt.WhichOneof("type") == "simple" and _PLAIN_FOR.get(lt.simple) == pkind)
+            ):
+                return getattr(prim, pkind)
+            return _primitive(prim, lt)
         if skind is None:
             raise conversion_error("scalar literal with no value")
         return _SCALAR[skind](scalar, lt, lit)
