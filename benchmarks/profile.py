@@ -106,6 +106,7 @@ def main(out_dir: Path) -> int:
                 out += [f"## {gen} {method}: {res.rps:,.0f} req/s under the profiler, {total} samples", ""]
                 out += _table("Top frames by own time", own, total)
                 out += _table("Top frames by inclusive time", incl, total)
+    out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "PROFILE.md").write_text("\n".join(out) + "\n")
     print(f"wrote {out_dir / 'PROFILE.md'}")
     return 0
