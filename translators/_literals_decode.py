@@ -62,10 +62,10 @@ _ACCEPTS: dict[int | str, frozenset[str]] = {
     STRUCT: frozenset({"generic", "binary", "map"}),
     "collection_type": frozenset({"collection", "binary"}),
     "map_value_type": frozenset({"map", "binary"}),
-    "blob": frozenset({"blob"}),
-    "structured_dataset_type": frozenset({"structured_dataset"}),
+    "blob": frozenset({"blob", "binary"}),
+    "structured_dataset_type": frozenset({"structured_dataset", "binary"}),
     "schema": frozenset({"schema"}),
-    "enum_type": frozenset({"string_value"}),
+    "enum_type": frozenset({"string_value", "binary"}),
 }
 
 
@@ -138,8 +138,16 @@ def _primitive(prim: Any, lt: LiteralType | None) -> Any:
 # --- other scalars ---------------------------------------------------------------------------
 
 
-def _from_msgpack(value: Any, key: int | str | None) -> Any:
-    # Flyte sends msgpack for primitives on attribute access; give back the declared kind.
+def _from_msgpack(value: Any, key: int | str | None, lt: LiteralType | None) -> Any:
+    # Propeller resolves attribute access on a dataclass (``dc.x``) to a msgpack literal of the
+    # attribute, whatever its declared type: give back the declared kind. Files and datasets come
+    # in the shapes flytekit's FlyteFile / StructuredDataset serialize to inside a dataclass.
+    if key == "blob" and isinstance(value, dict) and isinstance(value.get("path"), str):
+        bt = lt.blob  # type: ignore[union-attr]
+        if bt.dimensionality in BlobDimensionality._value2member_map_:
+            return Blob(uri=value["path"], format=bt.format, dimensionality=BlobDimensionality(bt.dimensionality))
+    if key == "structured_dataset_type" and isinstance(value, dict) and isinstance(value.get("uri"), str):
+        return StructuredDataset(uri=value["uri"], format=str(value.get("file_format") or ""))
     if key == DATETIME and isinstance(value, str):
         try:
             return datetime.datetime.fromisoformat(value)
@@ -156,7 +164,7 @@ def _binary(scalar: Any, lt: LiteralType | None, lit: Literal) -> Any:
     key = _check("binary", lt)
     b = scalar.binary
     if b.tag == MSGPACK_TAG:
-        return _from_msgpack(msgpack_decode(b.value), key)
+        return _from_msgpack(msgpack_decode(b.value), key, lt)
     if b.tag == "":
         return b.value
     return lit  # a codec we do not know: keep the literal whole

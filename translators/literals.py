@@ -109,8 +109,16 @@ def outputs_to_native(outputs: Any, variables: Any = None) -> dict[str, Any]:
     return _to_native(outputs, variables, "outputs")
 
 
-def _ordered_literals(values: Mapping[str, Any], variables: Any, where: str) -> list[tuple[str, Any]]:
+def _ordered_literals(values: Any, variables: Any, where: str) -> list[tuple[str, Any]]:
     types = variable_types(variables)
+    if not isinstance(values, Mapping):
+        # Already literals (Outputs, Inputs, a v1 or v2 LiteralMap): keep them, only re-order.
+        pairs: dict[str, Any] = {}
+        for name, lit in _named_literals(values, where):
+            if name in pairs:
+                raise DuplicateNameError(name, where)
+            pairs[name] = lit
+        values = pairs
     # Declared order first (what a v2 reader and a v1 -> v2 translation expect), then by name.
     names = [n for n in types if n in values]
     names += sorted(n for n in values if n not in types)
@@ -125,11 +133,12 @@ def _ordered_literals(values: Mapping[str, Any], variables: Any, where: str) -> 
     return out
 
 
-def native_to_outputs(values: Mapping[str, Any], variables: Any = None) -> Any:
+def native_to_outputs(values: Any, variables: Any = None) -> Any:
     """Encode native values as v2 ``Outputs``.
 
     Args:
-        values: ``{output name: value}``; a value may already be a (v1 or v2) Literal.
+        values: ``{output name: value}``; a value may already be a (v1 or v2) Literal. An
+            ``Outputs``/``Inputs`` message or a v1/v2 ``LiteralMap`` is taken as it is, re-ordered.
         variables: The task interface's output ``VariableMap`` (v2 or v1), if known. Each declared
             output is encoded against its type; undeclared ones are inferred from the value.
 
@@ -145,7 +154,7 @@ def native_to_outputs(values: Mapping[str, Any], variables: Any = None) -> Any:
     return out
 
 
-def native_to_inputs(values: Mapping[str, Any], variables: Any = None) -> Any:
+def native_to_inputs(values: Any, variables: Any = None) -> Any:
     """Encode native values as v2 ``Inputs``; same rules as :func:`native_to_outputs`."""
     out = Inputs()
     for name, lit in _ordered_literals(values, variables, "inputs"):

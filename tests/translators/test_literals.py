@@ -382,3 +382,29 @@ def test_enum_member_follows_the_declared_convention():
     assert native_to_literal(Color.GREEN) == prim(string_value="green")
     with pytest.raises(LiteralConversionError, match="enum"):
         native_to_literal(Color.GREEN, T.LiteralType(enum_type=T.EnumType(values=["blue"])))
+
+
+def test_outputs_from_literal_containers_are_reordered_not_reencoded():
+    v1map = v1_core_literals.LiteralMap(
+        literals={k: v1_core_literals.Literal(scalar=v1_core_literals.Scalar(primitive=v1_core_literals.Primitive(integer=i))) for i, k in enumerate("cab")}
+    )
+    out = native_to_outputs(v1map, variables(b=simple(ST.INTEGER)))
+    assert [nl.name for nl in out.literals] == ["b", "a", "c"]
+    assert out.literals[0].value == prim(integer=2)
+    again = native_to_outputs(out)
+    assert [nl.name for nl in again.literals] == ["a", "b", "c"]
+    with pytest.raises(DuplicateNameError):
+        native_to_outputs(v2_task_common.Outputs(literals=[v2_task_common.NamedLiteral(name="a", value=prim(integer=1))] * 2))
+
+
+def test_msgpack_attribute_values_decode_to_the_declared_kind():
+    # Propeller hands ``dc.file`` / ``dc.df`` / ``dc.when`` over as msgpack of the attribute.
+    def mp(v):
+        return L.Literal(scalar=L.Scalar(binary=L.Binary(value=msgpack.packb(v), tag="msgpack")))
+
+    bt = T.LiteralType(blob=T.BlobType(format="csv"))
+    assert literal_to_native(mp({"path": "s3://f"}), bt) == Blob("s3://f", "csv")
+    sdt = T.LiteralType(structured_dataset_type=T.StructuredDatasetType())
+    assert literal_to_native(mp({"uri": "s3://d", "file_format": "parquet"}), sdt) == StructuredDataset("s3://d", "parquet")
+    assert literal_to_native(mp("2024-01-01T00:00:00+00:00"), simple(ST.DATETIME)) == datetime.datetime(2024, 1, 1, tzinfo=UTC)
+    assert literal_to_native(mp(1.5), simple(ST.DURATION)) == datetime.timedelta(seconds=1.5)
