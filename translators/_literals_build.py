@@ -41,6 +41,7 @@ def is_dataclass_instance(v: Any) -> bool:
 
 
 def int_lit(v: int) -> Literal:
+    """An INTEGER literal; raises for values outside int64."""
     if not INT64_MIN <= v <= INT64_MAX:
         raise conversion_error("integer outside the int64 range")
     lit = Literal()
@@ -49,30 +50,35 @@ def int_lit(v: int) -> Literal:
 
 
 def float_lit(v: float) -> Literal:
+    """A FLOAT literal (NaN and infinities kept as they are)."""
     lit = Literal()
     lit.scalar.primitive.float_value = v
     return lit
 
 
 def str_lit(v: str) -> Literal:
+    """A STRING literal."""
     lit = Literal()
     lit.scalar.primitive.string_value = v
     return lit
 
 
 def bool_lit(v: bool) -> Literal:
+    """A BOOLEAN literal."""
     lit = Literal()
     lit.scalar.primitive.boolean = v
     return lit
 
 
 def none_lit(_: Any = None) -> Literal:
+    """A NONE (Void) literal."""
     lit = Literal()
     lit.scalar.none_type.SetInParent()
     return lit
 
 
 def datetime_lit(v: datetime.datetime) -> Literal:
+    """A DATETIME literal, exact to the microsecond; a naive datetime is taken as UTC."""
     if v.tzinfo is None:
         v = v.replace(tzinfo=_UTC)  # naive means UTC here: the server's local zone is meaningless
     micros = (v - _EPOCH) // _ONE_US
@@ -85,10 +91,12 @@ def datetime_lit(v: datetime.datetime) -> Literal:
 
 
 def date_lit(v: datetime.date) -> Literal:
+    """A DATETIME literal at midnight UTC of ``v`` (as flytekit writes a ``date``)."""
     return datetime_lit(datetime.datetime(v.year, v.month, v.day, tzinfo=_UTC))
 
 
 def duration_lit(v: datetime.timedelta) -> Literal:
+    """A DURATION literal, exact to the microsecond; raises outside protobuf's range."""
     micros = v // _ONE_US
     sign = -1 if micros < 0 else 1
     seconds, us = divmod(abs(micros), 1_000_000)
@@ -102,6 +110,7 @@ def duration_lit(v: datetime.timedelta) -> Literal:
 
 
 def binary_lit(data: bytes, tag: str) -> Literal:
+    """A BINARY literal with ``tag`` (``msgpack`` or ``""`` for raw bytes)."""
     lit = Literal()
     b = lit.scalar.binary
     b.value = data
@@ -110,6 +119,7 @@ def binary_lit(data: bytes, tag: str) -> Literal:
 
 
 def blob_lit(v: Blob, bt: Any = None) -> Literal:
+    """A blob literal; ``bt`` (the declared BlobType) fills an empty format."""
     lit = Literal()
     blob = lit.scalar.blob
     blob.uri = v.uri
@@ -120,6 +130,7 @@ def blob_lit(v: Blob, bt: Any = None) -> Literal:
 
 
 def sd_lit(v: StructuredDataset, st: Any = None) -> Literal:
+    """A structured dataset literal; ``st`` (the declared type) supplies columns the value lacks."""
     lit = Literal()
     sd = lit.scalar.structured_dataset
     sd.uri = v.uri
