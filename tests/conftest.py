@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # keep C-core chatter (GOAWAY on shutdown) out of test output
+
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
