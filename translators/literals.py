@@ -28,7 +28,6 @@ Inputs = v2_task_common.Inputs
 Outputs = v2_task_common.Outputs
 LiteralMap = v2_core_literals.LiteralMap
 VariableMap = v2_interface.VariableMap
-LiteralType = Any  # flyteidl2.core.types_pb2.LiteralType; Any keeps mypy off the generated stubs
 
 _V1LiteralMap = v1_core_literals.LiteralMap
 _V1VariableMap = v1_interface.VariableMap
