@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import traceback
 from typing import Any
 
 from modern.errors import BridgeError, ConnectorError, DeadlineError, UnimplementedError
@@ -43,7 +44,12 @@ def connector_failure(entry: ConnectorEntry, method: str, exc: BaseException, se
     if isinstance(exc, NotImplementedError):
         return UnimplementedError(f"connector {entry.name!r} does not implement {method}")
     # The traceback goes to the log only; the status detail carries the bounded message.
-    log.error("connector %r failed in %s", entry.name, method, exc_info=(type(exc), exc, exc.__traceback__))
+    if not secrets:
+        log.error("connector %r failed in %s", entry.name, method, exc_info=(type(exc), exc, exc.__traceback__))
+    else:
+        # The exception's message may echo a secret: log the traceback as scrubbed text instead.
+        trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        log.error("connector %r failed in %s\n%s", entry.name, method, scrub(trace, secrets).rstrip())
     text = scrub(f"{type(exc).__name__}: {exc}", secrets)
     return ConnectorError(f"connector {entry.name!r} failed to {method}: {text}")
 
