@@ -112,7 +112,8 @@ class InProcessBridge:
 
     def __init__(self, registry: modern.ConnectorRegistry, *, max_message_bytes: int = MAX_MESSAGE_BYTES, **hub: Any) -> None:
         self.registry = registry
-        self.hub = modern.Hub(registry, metrics=False, **hub)
+        hub.setdefault("metrics", False)
+        self.hub = modern.Hub(registry, **hub)
         self._max = max_message_bytes
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="reliability-server", daemon=True)
