@@ -31,6 +31,7 @@ _UTC = datetime.timezone.utc
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=_UTC)
 _ONE_US = datetime.timedelta(microseconds=1)
 _MAX_DURATION_S = 315_576_000_000  # google.protobuf.Duration's documented range
+_MIN_TS, _MAX_TS = -62_135_596_800, 253_402_300_799  # google.protobuf.Timestamp's documented range
 
 def is_dataclass_instance(v: Any) -> bool:
     """True for a dataclass instance (not the class itself)."""
@@ -59,7 +60,10 @@ def float_lit(v: float) -> Literal:
 def str_lit(v: str) -> Literal:
     """A STRING literal."""
     lit = Literal()
-    lit.scalar.primitive.string_value = v
+    try:
+        lit.scalar.primitive.string_value = v
+    except UnicodeEncodeError:
+        raise conversion_error("string is not valid UTF-8 (a lone surrogate)") from None
     return lit
 
 
@@ -83,6 +87,8 @@ def datetime_lit(v: datetime.datetime) -> Literal:
         v = v.replace(tzinfo=_UTC)  # naive means UTC here: the server's local zone is meaningless
     micros = (v - _EPOCH) // _ONE_US
     seconds, us = divmod(micros, 1_000_000)
+    if not _MIN_TS <= seconds <= _MAX_TS:
+        raise conversion_error("datetime outside the protobuf Timestamp range (years 1-9999 UTC)")
     lit = Literal()
     ts = lit.scalar.primitive.datetime
     ts.seconds = seconds

@@ -29,6 +29,7 @@ Outputs = v2_task_common.Outputs
 LiteralMap = v2_core_literals.LiteralMap
 VariableMap = v2_interface.VariableMap
 
+_NOT_UTF8 = "a string is not valid UTF-8 (a lone surrogate)"
 _V1LiteralMap = v1_core_literals.LiteralMap
 _V1VariableMap = v1_interface.VariableMap
 
@@ -129,6 +130,8 @@ def _ordered_literals(values: Any, variables: Any, where: str) -> list[tuple[str
             out.append((name, encode(values[name], types.get(name))))
         except LiteralConversionError as err:
             reraise_at(err, f"{where}.{name}")
+        except UnicodeEncodeError:
+            raise conversion_error(_NOT_UTF8, f"{where}.{name}") from None
     return out
 
 
@@ -178,7 +181,10 @@ def native_to_literal(value: Any, literal_type: Any = None) -> Any:
     Raises:
         LiteralConversionError: the value does not fit ``literal_type`` or has no literal form.
     """
-    return encode(value, as_v2_literal_type(literal_type))
+    try:
+        return encode(value, as_v2_literal_type(literal_type))
+    except UnicodeEncodeError:  # a str with a lone surrogate, as a map key or a URI
+        raise conversion_error(_NOT_UTF8) from None
 
 
 __all__ = [

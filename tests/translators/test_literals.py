@@ -408,3 +408,16 @@ def test_msgpack_attribute_values_decode_to_the_declared_kind():
     assert literal_to_native(mp({"uri": "s3://d", "file_format": "parquet"}), sdt) == StructuredDataset("s3://d", "parquet")
     assert literal_to_native(mp("2024-01-01T00:00:00+00:00"), simple(ST.DATETIME)) == datetime.datetime(2024, 1, 1, tzinfo=UTC)
     assert literal_to_native(mp(1.5), simple(ST.DURATION)) == datetime.timedelta(seconds=1.5)
+
+
+def test_unencodable_strings_and_out_of_range_datetimes_are_conversion_errors():
+    with pytest.raises(LiteralConversionError, match="UTF-8") as info:
+        native_to_outputs({"o": ["ok", "\ud800"]})
+    assert info.value.path == "outputs.o[1]"
+    with pytest.raises(LiteralConversionError, match="UTF-8"):
+        native_to_literal({"\ud800": 1})
+    with pytest.raises(LiteralConversionError, match="UTF-8"):
+        native_to_outputs({"o": {"\ud800": 1}})
+    plus5 = datetime.timezone(datetime.timedelta(hours=5))
+    with pytest.raises(LiteralConversionError, match="Timestamp range"):
+        native_to_literal(datetime.datetime.min.replace(tzinfo=plus5))
