@@ -98,10 +98,14 @@ class Hub:
         else:
             self.metrics.observe_failure(label, op, exc.code, started)
 
-    def _inputs(self, entry: ConnectorEntry, request: v2.CreateTaskRequest) -> dict[str, Any] | None:
-        # Decode once, and only for a connector that takes inputs.
+    def _inputs(self, entry: ConnectorEntry, request: v2.CreateTaskRequest) -> Any:
+        # Decode once, and only for a connector that takes inputs. SDK adapters (flytekit, flyte-sdk)
+        # declare ``wants_literals``: they get the request's literals untouched and convert them the
+        # way their own server would, so a literal our decoder cannot express still reaches them.
         if not entry.takes_inputs or not request.HasField("inputs"):
             return None
+        if getattr(entry.connector, "wants_literals", False):
+            return request.inputs
         t = request.template
         return decode_inputs(request.inputs, t.interface.inputs if t.HasField("interface") else None)
 
