@@ -154,7 +154,10 @@ def _from_msgpack(value: Any, key: int | str | None, lt: LiteralType | None) -> 
         except ValueError:
             raise conversion_error("msgpack value is not an ISO datetime") from None
     if key == DURATION and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return _timedelta(seconds=value)
+        try:
+            return _timedelta(seconds=value)
+        except (OverflowError, ValueError):  # huge, NaN or infinite seconds
+            raise conversion_error("msgpack value is not a representable duration") from None
     if key == FLOAT and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     return value

@@ -247,3 +247,50 @@ def test_typed_encoding_matches_the_hand_built_literal(case):
 def test_generic_struct_round_trip(value):
     lit = native_to_literal(value, T.LiteralType(simple=ST.STRUCT))
     assert is_nan_safe_equal(literal_to_native(lit), value)
+
+
+# --- robustness: whatever arrives on the wire, the only failure is a LiteralConversionError ----
+
+from google.protobuf.message import DecodeError  # noqa: E402
+
+from translators.errors import LiteralConversionError  # noqa: E402
+
+
+def _parse(cls, data: bytes):
+    try:
+        return cls.FromString(data)
+    except DecodeError:
+        return None
+
+
+@given(typed_cases, st.binary(max_size=64), st.data())
+def test_decoding_never_fails_with_anything_but_a_conversion_error(case, noise, data):
+    lt, _, lit = case
+    # Corrupt a valid literal (splice random bytes into its encoding) and pair it with a random type.
+    raw = lit.SerializeToString()
+    at = data.draw(st.integers(min_value=0, max_value=len(raw)))
+    candidates = [_parse(L.Literal, raw[:at] + noise + raw[at:]), _parse(L.Literal, noise)]
+    other_type = data.draw(literal_types)
+    for bad in filter(None, candidates):
+        for declared in (None, lt, other_type):
+            try:
+                literal_to_native(bad, declared)
+            except LiteralConversionError:
+                pass
+    try:
+        literal_to_native(lit, other_type)
+    except LiteralConversionError:
+        pass
+
+
+odd_values = st.one_of(natives, st.sets(ints, max_size=3), st.builds(object), st.just(float("nan")), st.builds(complex))
+
+
+@given(odd_values, literal_types)
+def test_encoding_never_fails_with_anything_but_a_conversion_error(value, lt):
+    try:
+        lit = native_to_literal(value, lt)
+    except LiteralConversionError:
+        return
+    assert isinstance(lit, L.Literal)
+    literal_to_native(lit, lt)  # what we wrote under a type decodes under that type
