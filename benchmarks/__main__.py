@@ -87,6 +87,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-scaling", action="store_true", help="skip the --workers 2 scaling figure")
     p.add_argument("--out-dir", type=Path, default=HERE, help="where RESULTS*.md and the JSON go")
     p.add_argument("--profile", action="store_true", help="profile the bridge with py-spy instead")
+    p.add_argument("--render-only", type=Path, default=None, metavar="JSON",
+                   help="only re-render the markdown from an existing results JSON")
     return p.parse_args(argv)
 
 
@@ -100,6 +102,11 @@ def main(argv: list[str] | None = None) -> int:
         0 when results were written (failed points are listed in them), 2 on bad arguments.
     """
     args = parse_args(argv)
+    if args.render_only:
+        results = json.loads(args.render_only.read_text())
+        stem = "RESULTS-quick" if results["machine"]["mode"] == "quick" else "RESULTS"
+        (args.render_only.parent / f"{stem}.md").write_text(report.render(results))
+        return 0
     if args.profile:
         from benchmarks import profile
 

@@ -10,6 +10,7 @@ every run against the server's own success counter.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import shutil
 import subprocess
@@ -62,7 +63,7 @@ class H2Result:
         """Latency percentile ``q`` (0-100) in milliseconds, nearest-rank."""
         if not self.latencies_us:
             return float("nan")
-        rank = max(0, min(len(self.latencies_us) - 1, int(round(q / 100 * len(self.latencies_us) + 0.5)) - 1))
+        rank = max(0, min(len(self.latencies_us) - 1, math.ceil(q / 100 * len(self.latencies_us)) - 1))
         return self.latencies_us[rank] / 1000.0
 
 

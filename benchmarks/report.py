@@ -84,6 +84,35 @@ def _ratio_table(results: dict[str, Any], idx: dict) -> list[str]:
     return lines
 
 
+def _cpu_table(results: dict[str, Any], idx: dict) -> list[str]:
+    """CPU per request: less sensitive than req/s to other work stealing the server's core."""
+    plan = results["plan"]
+    lines = [
+        "## Server CPU per request: other server / bridge (same run)",
+        "",
+        "CPU time the server's processes spent per request (utime+stime from /proc). It does not count time "
+        "the server waited for a core, so it is the steadier figure when the machine is shared. Above 1 means "
+        "the other server spends more CPU per request than the bridge; the empty servicers are the floor "
+        "(below 1).",
+        "",
+        "| method | conc | bridge API | bridge us/req | empty aio | empty thread pool | flytekit | flyte-sdk |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for method in plan["methods"]:
+        for conc in plan["concurrency"]:
+            for gen in ("v1", "v2"):
+                b = idx.get(("bridge", gen, method, conc))
+                if b is None:
+                    continue
+                cells = []
+                for other in ("empty-aio", "empty-threadpool", "flytekit", "flyte-sdk"):
+                    o = _any_gen(idx, other, method, conc)
+                    cells.append(_fmt(_ratio(o["cpu_us_per_req"] if o else None, b["cpu_us_per_req"]), 2))
+                lines.append(f"| {method} | {conc} | {gen} | {_fmt(b['cpu_us_per_req'])} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
+
+
 def _targets(results: dict[str, Any], idx: dict) -> list[str]:
     """Issue 8's targets, each as met / missed / not measured."""
     plan = results["plan"]
@@ -223,9 +252,13 @@ def render(results: dict[str, Any]) -> str:
         "`flyte_connector_requests_success_total` grew by exactly the number of requests sent. All servers serve "
         "the same trivial connector (task type `bench`; CreateTask reads and checks all ten native inputs; GetTask "
         "answers SUCCEEDED with two outputs). v1 requests are built with flytekit's TypeEngine, v2 with "
-        "flyte-sdk's. The empty servicers answer constant bytes without parsing (measured with v2 requests).",
+        "flyte-sdk's. The empty servicers answer constant bytes without parsing (measured with v2 requests). "
+        "flytekit hands its connector a LiteralMap, so the flytekit bench connector converts it with flytekit's "
+        "TypeEngine from the template's interface (what flytekit's own connectors do through "
+        "`literal_map_to_kwargs(literal_types=...)`); most of its CreateTask cost is that type guessing.",
         "",
     ]
-    return "\n".join(head + _machine(results["machine"]) + _ratio_table(results, idx) + _targets(results, idx)
+    return "\n".join(head + _machine(results["machine"]) + _ratio_table(results, idx) + _cpu_table(results, idx)
+                     + _targets(results, idx)
                      + _absolute(results) + _scaling(results) + _micro(results.get("micro"))
                      + _notes(results)) + "\n"

@@ -48,3 +48,28 @@ def test_quick_run_on_one_point_writes_verified_results(tmp_path: Path) -> None:
 
     text = (tmp_path / "RESULTS-quick.md").read_text()
     assert "## Machine" in text and "empty grpc.aio servicer" in text and "CreateTaskRequest" in text
+
+
+def test_profile_summary_counts_own_and_inclusive_time_and_picks_project_frames() -> None:
+    from benchmarks.profile import summarize
+
+    collapsed = "\n".join([
+        "main (x.py:1);Handle._run (asyncio/events.py:80) 6",
+        "main (x.py:1);handler (modern/face.py:83);decode (translators/_literals_decode.py:9) 3",
+        "main (x.py:1);handler (modern/face.py:83) 1",
+        "garbage line",
+    ])
+    total, own, incl, project = summarize(collapsed, top=3)
+    assert total == 10
+    assert own[0] == ("Handle._run (asyncio/events.py:80)", 6)
+    assert incl[0] == ("main (x.py:1)", 10)
+    assert project == [("handler (modern/face.py:83)", 4), ("decode (translators/_literals_decode.py:9)", 3)]
+
+
+def test_latency_percentiles_are_nearest_rank() -> None:
+    from benchmarks.h2load import H2Result
+
+    res = H2Result(requests=100, succeeded=100, seconds=1.0, rps=100.0, latencies_us=[1000 * i for i in range(1, 101)])
+    assert res.percentile_ms(50) == 50.0
+    assert res.percentile_ms(99) == 99.0
+    assert res.percentile_ms(100) == 100.0
