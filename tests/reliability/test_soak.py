@@ -1,0 +1,116 @@
+"""A bounded soak on loopback against a served subprocess, with its resident memory sampled.
+
+Fast profile: ~3,000 mixed calls over both generations within 30 s. Full (FULL=1): 30,000 within
+180 s. Mixed = v1/v2 CreateTask and GetTask, v1 ExecuteTaskSync, both metadata listings, plus every
+10th create an injected connector failure. Assertions: no call lost (every future answered), no
+error status except the injected INTERNALs, and RSS growth after warm-up below ``RSS_BOUND_MIB``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from tests.bridge._helpers import start_serve
+from tests.conftest import FULL
+from tests.modern._connectors import create_request, template
+from tests.reliability._harness import V1_ASYNC, V1_META, V1_SYNC, V2_ASYNC, V2_META, count
+from tests.reliability.conn_faults import FaultMeta
+from translators._gen import v1, v2
+
+TOTAL = 30_000 if FULL else 3_000
+TIME_LIMIT = 180.0 if FULL else 30.0
+WARMUP = TOTAL // 6
+BATCH = 32  # calls in flight at once
+#: Resident memory may grow at most this much after warm-up (allocator noise is a few MiB).
+RSS_BOUND_MIB = 20.0
+
+pytestmark = pytest.mark.timeout(int(TIME_LIMIT) + 60)
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def _plan(channel: grpc.Channel) -> list[tuple[str, Any, bytes, bool]]:
+    """The mix, as (name, callable, request bytes, injected failure)."""
+    ok = create_request(template("fault", {"mode": "ok"})).SerializeToString()
+    bad = create_request(template("fault", {"mode": "raise"})).SerializeToString()
+    get = v2.GetTaskRequest(resource_meta=FaultMeta().encode())
+    get.task_category.name = "fault"
+    sync = v1.ExecuteTaskSyncRequest()
+    sync.header.template.ParseFromString(template("fault", {"mode": "ok"}).SerializeToString())
+    uu = lambda p: channel.unary_unary(p)  # noqa: E731
+    ex = channel.stream_stream(f"/{V1_SYNC}/ExecuteTaskSync")
+    return [
+        ("v1 create", uu(f"/{V1_ASYNC}/CreateTask"), ok, False),
+        ("v2 create", uu(f"/{V2_ASYNC}/CreateTask"), ok, False),
+        ("v1 get", uu(f"/{V1_ASYNC}/GetTask"), get.SerializeToString(), False),
+        ("v2 get", uu(f"/{V2_ASYNC}/GetTask"), get.SerializeToString(), False),
+        ("v1 list", uu(f"/{V1_META}/ListAgents"), b"", False),
+        ("v2 list", uu(f"/{V2_META}/ListConnectors"), b"", False),
+        ("v1 sync", ex, sync.SerializeToString(), False),
+        ("v2 get", uu(f"/{V2_ASYNC}/GetTask"), get.SerializeToString(), False),
+        ("v1 get", uu(f"/{V1_ASYNC}/GetTask"), get.SerializeToString(), False),
+        ("v2 create (injected failure)", uu(f"/{V2_ASYNC}/CreateTask"), bad, True),
+    ]
+
+
+def test_soak_mixed_calls_bounded_memory_no_lost_calls(tmp_path: Path) -> None:
+    served = start_serve(tmp_path, "--modules", "tests.reliability.conn_faults", "--no-entry-points", "--log-level", "error")
+    made = lost = injected = unexpected = 0
+    samples: list[float] = []
+    started = time.monotonic()
+    try:
+        with grpc.insecure_channel(served.target) as channel:
+            plan = _plan(channel)
+            while made < TOTAL and time.monotonic() - started < TIME_LIMIT:
+                pending = []
+                for _ in range(BATCH):
+                    name, rpc, payload, fails = plan[made % len(plan)]
+                    if name == "v1 sync":
+                        pending.append((rpc(iter([payload]), timeout=10), fails, True))
+                    else:
+                        pending.append((rpc.future(payload, timeout=10), fails, False))
+                    made += 1
+                for call, fails, stream in pending:
+                    try:
+                        answers = list(call) if stream else [call.result()]
+                        if not answers:
+                            lost += 1
+                        elif fails:
+                            unexpected += 1
+                    except grpc.RpcError as exc:
+                        if fails and exc.code() == grpc.StatusCode.INTERNAL:
+                            injected += 1
+                        else:
+                            unexpected += 1
+                if made >= WARMUP and (not samples or made % (BATCH * 10) < BATCH):
+                    samples.append(_rss_mib(served.proc.pid))
+            samples.append(_rss_mib(served.proc.pid))
+        elapsed = time.monotonic() - started
+    finally:
+        rc = served.stop()
+    growth = samples[-1] - samples[0]
+    peak_growth = max(samples) - samples[0]
+    count("soak calls made", made)
+    count("soak injected failures", injected)
+    count("soak lost calls", lost)
+    count("soak RSS growth KiB", int(growth * 1024))
+    print(
+        f"\nsoak: {made} calls in {elapsed:.1f}s ({made / elapsed:.0f}/s), injected failures {injected}, "
+        f"unexpected errors {unexpected}, lost {lost}; RSS after warm-up {samples[0]:.1f} MiB, "
+        f"growth {growth:+.2f} MiB (peak {peak_growth:+.2f}, bound {RSS_BOUND_MIB} MiB, {len(samples)} samples)"
+    )
+    assert rc == 0
+    assert made >= TOTAL * (0.5 if FULL else 1.0), f"only {made} calls in {TIME_LIMIT}s"
+    assert lost == 0 and unexpected == 0
+    assert injected == made // 10  # every 10th call of the plan, and only those
+    assert growth < RSS_BOUND_MIB and peak_growth < RSS_BOUND_MIB * 1.5
