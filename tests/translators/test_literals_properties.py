@@ -18,10 +18,12 @@ import msgpack
 from hypothesis import given
 from hypothesis import strategies as st
 from google.protobuf import struct_pb2
+from google.protobuf.message import DecodeError
 
 from translators._gen import v2_core_literals as L
 from translators._gen import v2_types as T
 from translators._literals_struct import is_nan_safe_equal
+from translators.errors import LiteralConversionError
 from translators.literals import literal_to_native, native_to_literal
 from translators.values import Blob, BlobDimensionality, StructuredDataset
 
@@ -226,21 +228,15 @@ def wire(lit: L.Literal) -> bytes:
 
 
 @given(typed_cases)
-def test_literal_native_literal_typed(case):
-    lt, _, lit = case
-    assert wire(native_to_literal(literal_to_native(lit, lt), lt)) == wire(lit)
-
-
-@given(typed_cases)
-def test_native_literal_native_typed(case):
-    lt, value, _ = case
-    assert same(literal_to_native(native_to_literal(value, lt), lt), value)
-
-
-@given(typed_cases)
-def test_typed_encoding_matches_the_hand_built_literal(case):
+def test_typed_round_trips(case):
+    """One generated (type, value, hand-built literal) case checks all three directions."""
     lt, value, lit = case
-    assert wire(native_to_literal(value, lt)) == wire(lit)
+    # literal -> native -> literal is the identity on the wire
+    assert wire(native_to_literal(literal_to_native(lit, lt), lt)) == wire(lit)
+    # native -> literal gives the literal Flyte would hold, and decodes back to the value
+    encoded = native_to_literal(value, lt)
+    assert wire(encoded) == wire(lit)
+    assert same(literal_to_native(encoded, lt), value)
 
 
 @given(st.dictionaries(texts, json_values, max_size=4))
@@ -250,10 +246,6 @@ def test_generic_struct_round_trip(value):
 
 
 # --- robustness: whatever arrives on the wire, the only failure is a LiteralConversionError ----
-
-from google.protobuf.message import DecodeError  # noqa: E402
-
-from translators.errors import LiteralConversionError  # noqa: E402
 
 
 def _parse(cls, data: bytes):
