@@ -56,10 +56,30 @@ def _from_jsonable(tp: Any, value: Any) -> Any:
 
 # Per class: the init field names, and the annotations of the fields that need conversion. Built
 # once per class: resolving annotations walks the module, too slow for every GetTask.
-_PLANS: dict[type, tuple[frozenset[str], dict[str, Any]]] = {}
+_PLANS: dict[type, tuple[frozenset[str], dict[str, Any], dict[str, tuple[type, ...]]]] = {}
+
+#: JSON types a scalar annotation accepts (a float field may arrive as a JSON integer).
+_JSON_SCALARS: dict[Any, tuple[type, ...]] = {str: (str,), int: (int,), float: (int, float), bool: (bool,)}
 
 
-def _plan(cls: type) -> tuple[frozenset[str], dict[str, Any]]:
+def _scalar_check(tp: Any) -> tuple[type, ...] | None:
+    """The JSON types a field annotated ``tp`` accepts, when ``tp`` is a scalar or Optional scalar."""
+    if tp in _JSON_SCALARS:
+        return _JSON_SCALARS[tp]
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        allowed: tuple[type, ...] = ()
+        for member in typing.get_args(tp):
+            if member is type(None):
+                allowed += (type(None),)
+            elif member in _JSON_SCALARS:
+                allowed += _JSON_SCALARS[member]
+            else:
+                return None
+        return allowed
+    return None
+
+
+def _plan(cls: type) -> tuple[frozenset[str], dict[str, Any], dict[str, tuple[type, ...]]]:
     plan = _PLANS.get(cls)
     if plan is None:
         try:
@@ -68,12 +88,21 @@ def _plan(cls: type) -> tuple[frozenset[str], dict[str, Any]]:
             hints = {}
         known = frozenset(f.name for f in dataclasses.fields(cls) if f.init)
         convert = {n: hints[n] for n in known if n in hints and _needs_conversion(hints[n])}
-        plan = _PLANS[cls] = (known, convert)
+        checks = {n: c for n in known if n in hints and (c := _scalar_check(hints[n])) is not None}
+        plan = _PLANS[cls] = (known, convert, checks)
     return plan
 
 
 def _build(cls: type, data: dict[str, Any]) -> Any:
-    known, convert = _plan(cls)
+    known, convert, checks = _plan(cls)
+    # A meta that is not what the connector wrote (another connector's, or forged) must be a
+    # bad request, not a TypeError deep inside the connector.
+    for name, allowed in checks.items():
+        if name in data and not isinstance(data[name], allowed):
+            raise InvalidRequestError(
+                f"resource_meta field {name!r} of {cls.__name__} has a JSON {type(data[name]).__name__},"
+                f" expected {'/'.join(t.__name__ for t in allowed)}"
+            )
     # Unknown keys are ignored so that an older replica can read meta written by a newer one.
     if not convert:
         return cls(**{k: v for k, v in data.items() if k in known})

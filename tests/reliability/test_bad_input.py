@@ -235,8 +235,6 @@ def test_resource_meta_not_written_by_the_connector(bridge: InProcessBridge) -> 
     _after(bridge)
 
 
-@pytest.mark.xfail(strict=True, reason="ResourceMeta.decode does not check JSON value types: a meta with "
-                   "wrong-typed fields reaches the connector, which fails with INTERNAL (reported, modern/connector.py)")
 def test_resource_meta_with_wrong_json_types(bridge: InProcessBridge) -> None:
     req = v2.GetTaskRequest(resource_meta=b'{"job_id": 5, "polls": "many"}')
     req.task_category.name = "job"
