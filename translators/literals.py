@@ -95,7 +95,8 @@ def inputs_to_native(inputs: Any, variables: Any = None) -> dict[str, Any]:
             decoded by their literal alone.
 
     Returns:
-        ``{name: value}`` in the order the inputs arrived.
+        ``{name: value}`` in the order the inputs arrived. (v2 ``Inputs.context`` pairs are
+        execution context, not inputs, and are not part of the result.)
 
     Raises:
         LiteralConversionError: an input does not fit its declared type (the path names it).
