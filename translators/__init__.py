@@ -21,6 +21,7 @@ from translators.literals import (
     native_to_literal,
     native_to_outputs,
     outputs_to_native,
+    variable_types,
 )
 from translators.values import Blob, BlobDimensionality, StructuredDataset
 from translators._pair import MARKER_FIELD, Pair
@@ -95,6 +96,7 @@ __all__ = sorted(
         "native_to_literal",
         "native_to_outputs",
         "outputs_to_native",
+        "variable_types",
         "PAIRS",
         "DuplicateNameError",
         "LiteralConversionError",
