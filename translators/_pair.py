@@ -32,6 +32,17 @@ V1 = TypeVar("V1", bound=Message)
 V2 = TypeVar("V2", bound=Message)
 
 
+def encode_varint(n: int) -> bytes:
+    """Protobuf base-128 varint encoding of a non-negative integer."""
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
 def _marker_bytes(bits: int) -> bytes:
     return _MARKER_TAG + bytes((bits,))
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from google.protobuf import unknown_fields
 
 from translators._gen import v1, v2, v2_task_common
-from translators._pair import MARKER_FIELD, parse
+from translators._pair import MARKER_FIELD, encode_varint, parse
 from translators.errors import TranslationError
 from translators.tasks import CREATE_REQUEST_HEADER, RESOURCE
 
@@ -21,16 +21,6 @@ MAX_DATASET_FIELD = MARKER_FIELD - 1
 
 class SyncStreamError(TranslationError):
     """The ExecuteTaskSync request stream is not ``header`` then at most one ``inputs``."""
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
 
 
 def execute_task_sync_requests_to_v2(requests: Iterable[v1.ExecuteTaskSyncRequest]) -> v2.CreateTaskRequest:
@@ -76,7 +66,7 @@ def header_to_create_task_request(header: v1.CreateRequestHeader) -> v2.CreateTa
     if h2.HasField("connection"):
         out.connection.CopyFrom(h2.connection)
     if h2.max_dataset_size_bytes:
-        out.MergeFromString(_varint(MAX_DATASET_FIELD << 3) + _varint(h2.max_dataset_size_bytes & (2**64 - 1)))
+        out.MergeFromString(encode_varint(MAX_DATASET_FIELD << 3) + encode_varint(h2.max_dataset_size_bytes & (2**64 - 1)))
     return out
 
 

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 
 import grpc
 import pytest
+
+from translators._pair import encode_varint as _varint
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -142,16 +144,6 @@ def test_deeply_nested_literals(bridge: InProcessBridge, depth: int) -> None:
         allowed = REJECTED | ({SC.OK} if depth <= 40 else set())
         _check(bridge, path, "unary", req, allowed, f"{depth}-deep collection")
     _after(bridge)
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
 
 
 def test_messages_over_the_size_limit(bridge: InProcessBridge) -> None:

@@ -13,6 +13,8 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from hypothesis import strategies as st
 
+from translators._pair import encode_varint as _varint
+
 F = FieldDescriptor
 TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=12)
 _INT_RANGES = {
@@ -29,16 +31,6 @@ _INT_RANGES = {
 }
 #: Unknown fields use numbers no flyteidl message declares, so they cannot collide with the other side.
 UNKNOWN_NUMBERS = st.integers(min_value=9000, max_value=9100)
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
 
 
 @st.composite
