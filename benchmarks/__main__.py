@@ -141,12 +141,15 @@ def main(argv: list[str] | None = None) -> int:
         specs, scaling_specs = [], []
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
-        for spec in specs:
-            print(f"== {spec.label}", flush=True)
-            results["servers"].append(runner.measure_server(spec, h2 or "", plan, work, work / "logs"))
-        for spec in scaling_specs:
-            print(f"== scaling: {spec.label}, 8 connections", flush=True)
-            results["scaling"].append(runner.measure_server(spec, h2 or "", scaling_plan, work, work / "logs"))
+        for section, section_specs, section_plan in (("servers", specs, plan), ("scaling", scaling_specs, scaling_plan)):
+            for spec in section_specs:
+                print(f"== {section}: {spec.label}, {section_plan.connections} connection(s)", flush=True)
+                try:
+                    record = runner.measure_server(spec, h2 or "", section_plan, work, work / "logs")
+                except Exception as exc:  # one broken server must not throw away the others' numbers
+                    record = {"server": spec.key, "label": spec.label, "cpus": spec.cpus, "points": [],
+                              "error": f"{type(exc).__name__}: {str(exc)[:800]}"}
+                results[section].append(record)
     results["machine"]["loadavg_end"] = _loadavg()
     if not args.no_micro:
         print("== translation micro-benchmarks", flush=True)

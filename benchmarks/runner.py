@@ -145,7 +145,7 @@ def measure_server(spec: ServerSpec, h2: str, plan: Plan, work: Path, log_dir: P
     with RunningServer(spec, log_dir) as server:
         try:
             server.wait_ready()
-        except RuntimeError as exc:
+        except Exception as exc:  # a server that does not come up costs its points, not the whole run
             record["error"] = str(exc)[-1500:]
             return record
         record["startup_s"] = time.monotonic() - t0

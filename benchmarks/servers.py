@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import http.client
 import json
 import os
 import re
@@ -125,10 +126,13 @@ class RunningServer:
 
     def __init__(self, spec: ServerSpec, log_dir: Path) -> None:
         self.spec = spec
-        self.port = free_port()
         self.metrics_port = free_port(spec.workers)
         # A multi-worker bridge serves worker i's metrics on prometheus_port + i (bridge/metrics.py).
         self.metrics_ports = [self.metrics_port + i for i in range(spec.workers)]
+        # Chosen ports are released before the server binds them: keep the gRPC port out of that run.
+        self.port = free_port()
+        while self.port in self.metrics_ports:
+            self.port = free_port()
         argv = [a.format(port=self.port, metrics_port=self.metrics_port) for a in spec.argv]
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"{spec.key}.log"
@@ -162,7 +166,7 @@ class RunningServer:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1):
                     pass
                 break
-            except OSError:
+            except (OSError, http.client.HTTPException):
                 time.sleep(0.25)
         else:
             raise RuntimeError(f"{self.spec.key} not ready after {timeout:.0f}s: {self.log_tail()}")
