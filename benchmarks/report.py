@@ -151,7 +151,9 @@ def _absolute(results: dict[str, Any]) -> list[str]:
     lines = [
         "## Absolute numbers (medians of the repetitions)",
         "",
-        "Server CPU is utime+stime of the server's process tree over the run (1.00 = one core busy).",
+        "Server CPU is utime+stime of the server's process tree over the run (1.00 = one core busy). "
+        "A `*` marks a point where the server used under 90% of its core at 16+ streams: it was not the "
+        "bottleneck (the load generator's core or other work on the machine was), so its req/s understates it.",
         "",
         "| server | API | method | conc | req/s | p50 ms | p99 ms | server CPU | CPU us/req |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -161,8 +163,9 @@ def _absolute(results: dict[str, Any]) -> list[str]:
             if p.get("status") != "ok":
                 continue
             m = p["median"]
+            starved = "*" if p["concurrency"] >= 16 and srv.get("workers", 1) == 1 and m["cpu_util"] < 0.9 else ""
             lines.append(
-                f"| {srv['label']} | {p['generation']} | {p['method']} | {p['concurrency']} | {_fmt(m['rps'])} | "
+                f"| {srv['label']} | {p['generation']} | {p['method']} | {p['concurrency']} | {_fmt(m['rps'])}{starved} | "
                 f"{_fmt(m['p50_ms'], 2)} | {_fmt(m['p99_ms'], 2)} | {_fmt(m['cpu_util'], 2)} | "
                 f"{_fmt(m['cpu_us_per_req'])} |"
             )
@@ -207,10 +210,14 @@ def _micro(micro: dict[str, Any] | None) -> list[str]:
              f"one parse; message -> message within {t['msg']}x.", "",
              "| message | direction | bytes | parse us | bytes->msg us | ratio | msg->msg us | ratio |",
              "|---|---|---|---|---|---|---|---|"]
+
+    def verdict(ratio: float | None, target: float) -> str:
+        return "" if ratio is None else (" (met)" if ratio <= target else " (**missed**)")
+
     for r in micro["rows"]:
         lines.append(f"| {r['message']} | {r['direction']} | {r['bytes']} | {_fmt(r['parse_us'], 2)} | "
-                     f"{_fmt(r.get('wire_us'), 2)} | {_fmt(r.get('wire_ratio'), 2)} | {_fmt(r.get('msg_us'), 2)} | "
-                     f"{_fmt(r.get('msg_ratio'), 2)} |")
+                     f"{_fmt(r.get('wire_us'), 2)} | {_fmt(r.get('wire_ratio'), 2)}{verdict(r.get('wire_ratio'), t['wire'])} | "
+                     f"{_fmt(r.get('msg_us'), 2)} | {_fmt(r.get('msg_ratio'), 2)}{verdict(r.get('msg_ratio'), t['msg'])} |")
     if micro["missing"]:
         lines.append(f"\nTranslator functions not found: {', '.join(sorted(set(micro['missing'])))}.")
     lines.append("")
