@@ -30,6 +30,8 @@ def _py_spy() -> str | None:
 
 # Frames of the project's own packages (and the bench connector), as py-spy prints their files.
 _PROJECT = ("(modern/", "(translators/", "(legacy/", "(bridge/", "(benchmarks/")
+# The CLI frames that run the event loop sit under every sample; they say nothing about a path.
+_ROOTS = ("main (bridge/cli.py", "serve_command (bridge/serve.py")
 
 
 def summarize(
@@ -58,7 +60,10 @@ def summarize(
         own[frames[-1]] += n
         for f in set(frames):
             incl[f] += n
-    project = [(f, n) for f, n in incl.most_common() if any(p in f for p in _PROJECT)][:top]
+    project = [
+        (f, n) for f, n in incl.most_common()
+        if any(p in f for p in _PROJECT) and not f.startswith(_ROOTS)
+    ][:top]
     return total, own.most_common(top), incl.most_common(top), project
 
 
