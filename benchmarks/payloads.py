@@ -113,7 +113,7 @@ def _v2_literals() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     return asyncio.run(build())
 
 
-def _fill_template(tasks: Any, interface: Any, template: Any, in_types: dict, out_types: dict) -> None:
+def _fill_template(template: Any, in_types: dict[str, Any], out_types: dict[str, Any]) -> None:
     """Fill a TaskTemplate of either generation (same field names) to about 2 KB."""
     template.id.resource_type = 1  # TASK
     template.id.project = "bench-project"
@@ -130,7 +130,7 @@ def _fill_template(tasks: Any, interface: Any, template: Any, in_types: dict, ou
     for kind, types in (("inputs", in_types), ("outputs", out_types)):
         variables = getattr(template.interface, kind).variables
         for name, lt in types.items():
-            if isinstance(variables, typing.Mapping) or hasattr(variables, "get_or_create"):
+            if hasattr(variables, "get_or_create"):
                 var = variables[name]  # v1: map<string, Variable>
             else:
                 entry = variables.add()  # v2: repeated VariableEntry{key, value}
@@ -178,7 +178,7 @@ def create_task_request_v1() -> Any:
     """A v1 ``flyteidl.admin.CreateTaskRequest`` built with flytekit's type engine."""
     literals, in_types, out_types = _v1_literals()
     req = _gen.v1.CreateTaskRequest(output_prefix=OUTPUT_PREFIX)
-    _fill_template(_gen.v1_core_tasks, _gen.v1_interface, req.template, in_types, out_types)
+    _fill_template(req.template, in_types, out_types)
     for name, lit in literals.items():
         req.inputs.literals[name].CopyFrom(lit)
     _fill_metadata(req.task_execution_metadata)
@@ -190,7 +190,7 @@ def create_task_request_v2() -> Any:
     """A v2 ``flyteidl2.connector.CreateTaskRequest`` built with flyte-sdk's type engine."""
     literals, in_types, out_types = _v2_literals()
     req = _gen.v2.CreateTaskRequest(output_prefix=OUTPUT_PREFIX)
-    _fill_template(_gen.v2_core_tasks, _gen.v2_interface, req.template, in_types, out_types)
+    _fill_template(req.template, in_types, out_types)
     for name, lit in literals.items():
         named = req.inputs.literals.add()
         named.name = name
