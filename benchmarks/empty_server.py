@@ -128,6 +128,60 @@ def _serve_threadpool(port: int, metrics_port: int, workers: int) -> None:
     server.stop(0)
 
 
+def _serve_loopthread(port: int, metrics_port: int, workers: int) -> None:
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+
+    def make(body: bytes) -> Callable[..., Any]:
+        async def answer() -> bytes:
+            _bump()
+            return body
+
+        def handler(request: bytes, context: grpc.ServicerContext) -> bytes:
+            return asyncio.run_coroutine_threadsafe(answer(), loop).result()
+
+        return handler
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers))
+    server.add_generic_rpc_handlers(_handlers(make))
+    bound = server.add_insecure_port(f"127.0.0.1:{port}")
+    server.start()
+    _announce(bound, _start_metrics(metrics_port))
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())
+    done.wait()
+    server.stop(0)
+
+
+def _serve_threadloops(port: int, metrics_port: int, workers: int) -> None:
+    local = threading.local()
+
+    def make(body: bytes) -> Callable[..., Any]:
+        async def answer() -> bytes:
+            _bump()
+            return body
+
+        def handler(request: bytes, context: grpc.ServicerContext) -> bytes:
+            loop = getattr(local, "loop", None)
+            if loop is None:
+                loop = local.loop = asyncio.new_event_loop()
+            return loop.run_until_complete(answer())
+
+        return handler
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers))
+    server.add_generic_rpc_handlers(_handlers(make))
+    bound = server.add_insecure_port(f"127.0.0.1:{port}")
+    server.start()
+    _announce(bound, _start_metrics(metrics_port))
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())
+    done.wait()
+    server.stop(0)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: serve until SIGTERM/SIGINT.
 
@@ -140,13 +194,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--metrics-port", type=int, default=0)
-    parser.add_argument("--mode", choices=("aio", "threadpool"), default="aio")
+    parser.add_argument("--mode", choices=("aio", "threadpool", "loopthread", "threadloops"), default="aio")
     parser.add_argument("--workers", type=int, default=10, help="thread-pool size (threadpool mode)")
     args = parser.parse_args(argv)
     if args.mode == "aio":
         asyncio.run(_serve_aio(args.port, args.metrics_port))
-    else:
+    elif args.mode == "threadpool":
         _serve_threadpool(args.port, args.metrics_port, args.workers)
+    elif args.mode == "loopthread":
+        _serve_loopthread(args.port, args.metrics_port, args.workers)
+    else:
+        _serve_threadloops(args.port, args.metrics_port, args.workers)
     return 0
 
 

@@ -31,11 +31,11 @@ class _CallDetails(NamedTuple):
 class RecordingServer:
     """A stand-in passed to ``add_to_server`` functions: forwards to the real server, remembers handlers."""
 
-    def __init__(self, server: grpc.aio.Server) -> None:
+    def __init__(self, server: grpc.Server) -> None:
         """Wrap ``server``.
 
         Args:
-            server: The real grpc.aio server.
+            server: The real gRPC server.
         """
         self._server = server
         self.handlers: list[grpc.GenericRpcHandler] = []

@@ -37,7 +37,7 @@ def _add_serve_flags(p: argparse.ArgumentParser) -> None:
         help="Prometheus port; 0 picks a free port, -1 disables. With --workers N, worker i uses port+i. Default 9090.",
     )
     sdk.add_argument("--worker", type=_positive_int, default=10,
-                     help="Threads for blocking (non-async) handler work. Default 10.")
+                     help="Threads for blocking (non-async) connector methods. Default 10.")
     sdk.add_argument("--timeout", type=_seconds, default=None,
                      help="Stop after this many seconds (for tests). Default: run until signalled.")
     sdk.add_argument(
@@ -46,6 +46,8 @@ def _add_serve_flags(p: argparse.ArgumentParser) -> None:
     )
     own = p.add_argument_group("bridge flags")
     own.add_argument("--host", default="[::]", help="Address to bind. Default [::] (all).")
+    own.add_argument("--threads", type=_positive_int, default=32,
+                     help="gRPC threads, i.e. calls served at once; more calls wait in a queue. Default 32.")
     own.add_argument("--workers", type=_positive_int, default=1,
                      help="Server processes sharing the port (SO_REUSEPORT). Default 1.")
     own.add_argument("--tls-cert", type=Path, default=None, help="Server certificate chain (PEM).")

@@ -17,23 +17,23 @@ HEALTH_SERVICE_NAME: str = health_pb2.DESCRIPTOR.services_by_name["Health"].full
 
 
 class BridgeHealth:
-    """Owns the aio ``HealthServicer`` and the list of services it reports on."""
+    """Owns the ``HealthServicer`` and the list of services it reports on."""
 
     def __init__(self) -> None:
         """Create the servicer; nothing is SERVING until :meth:`serving` is called."""
-        self.servicer = health.aio.HealthServicer()
+        self.servicer = health.HealthServicer()
         self._services: list[str] = [""]
         self.draining = False
 
-    def add_to_server(self, server: grpc.aio.Server) -> None:
+    def add_to_server(self, server: grpc.Server) -> None:
         """Register the health service on ``server``.
 
         Args:
-            server: The grpc.aio server.
+            server: The gRPC server.
         """
         health_pb2_grpc.add_HealthServicer_to_server(self.servicer, server)
 
-    async def not_serving_yet(self, services: Iterable[str]) -> None:
+    def not_serving_yet(self, services: Iterable[str]) -> None:
         """Report NOT_SERVING for ``""`` and ``services`` (before connectors are loaded).
 
         Args:
@@ -41,19 +41,19 @@ class BridgeHealth:
         """
         self._services = ["", *dict.fromkeys(services), HEALTH_SERVICE_NAME]
         for name in self._services:
-            await self.servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+            self.servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         # The health service itself answers from the start.
-        await self.servicer.set(HEALTH_SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+        self.servicer.set(HEALTH_SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
 
-    async def serving(self) -> None:
+    def serving(self) -> None:
         """Report SERVING for ``""`` and every registered service."""
         for name in self._services:
-            await self.servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+            self.servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
 
-    async def drain(self) -> None:
+    def drain(self) -> None:
         """Report NOT_SERVING for everything, permanently (the server is shutting down)."""
         self.draining = True
-        await self.servicer.enter_graceful_shutdown()
+        self.servicer.enter_graceful_shutdown()
 
     @property
     def services(self) -> list[str]:

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
@@ -117,10 +118,15 @@ async def _serve(args: argparse.Namespace, credentials: grpc.ServerCredentials |
     registry = modern.default_registry()
     report = discover(registry, args.modules, entry_point_groups=args.entry_points)
     hub = make_hub(registry)
+    # Blocking connector methods run in the loop's default executor (asyncio.to_thread): --worker sizes it.
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=args.worker, thread_name_prefix="bridge-blocking")
+    )
     options = ServerOptions(
         host=args.host,
         port=args.port,
         worker=args.worker,
+        threads=args.threads,
         max_message_bytes=args.max_message_bytes,
         grace=args.grace,
         reflection=args.reflection,

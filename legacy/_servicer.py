@@ -18,7 +18,7 @@ from typing import Any
 import grpc
 
 import translators as tr
-from modern.face import generic_handler, unary, unary_stream
+from modern.face import LoopRunner, generic_handler, unary, unary_stream
 from modern.hub import Hub
 from translators._gen import v1, v1_core_execution, v1_service, v2, v2_core_execution
 
@@ -99,24 +99,24 @@ def _agent(group: Any) -> v1.Agent:
     return tr.connector_to_v1(group.connector, mark=False, is_sync=group.is_sync)
 
 
-def async_handlers(hub: Hub, render: V1Renderers) -> dict[str, Any]:
+def async_handlers(hub: Hub, render: V1Renderers, runner: LoopRunner) -> dict[str, Any]:
     """The AsyncAgentService method handlers."""
 
     async def logs(request: v2.GetTaskLogsRequest, timeout: float | None = None) -> AsyncIterator[Any]:
         return await hub.get_task_logs(request, timeout=timeout)
 
     return {
-        "CreateTask": unary(hub.create_task, wire(tr.create_task_request_to_v2_from_wire), render.create_task),
-        "GetTask": unary(hub.get_task, wire(tr.get_task_request_to_v2_from_wire), render.get_task),
-        "DeleteTask": unary(hub.delete_task, wire(tr.delete_task_request_to_v2_from_wire), render.delete_task),
+        "CreateTask": unary(hub.create_task, wire(tr.create_task_request_to_v2_from_wire), render.create_task, runner),
+        "GetTask": unary(hub.get_task, wire(tr.get_task_request_to_v2_from_wire), render.get_task, runner),
+        "DeleteTask": unary(hub.delete_task, wire(tr.delete_task_request_to_v2_from_wire), render.delete_task, runner),
         "GetTaskMetrics": unary(
-            hub.get_task_metrics, wire(tr.get_task_metrics_request_to_v2_from_wire), render.metrics
+            hub.get_task_metrics, wire(tr.get_task_metrics_request_to_v2_from_wire), render.metrics, runner
         ),
-        "GetTaskLogs": unary_stream(logs, wire(tr.get_task_logs_request_to_v2_from_wire), render.logs),
+        "GetTaskLogs": unary_stream(logs, wire(tr.get_task_logs_request_to_v2_from_wire), render.logs, runner),
     }
 
 
-def metadata_handlers(hub: Hub) -> dict[str, Any]:
+def metadata_handlers(hub: Hub, runner: LoopRunner) -> dict[str, Any]:
     """The AgentMetadataService method handlers (Agents computed from the registry)."""
 
     def list_agents(_request: Any) -> v1.ListAgentsResponse:
@@ -127,20 +127,23 @@ def metadata_handlers(hub: Hub) -> dict[str, Any]:
 
     ser = v1.GetAgentResponse.SerializeToString
     return {
-        "GetAgent": unary(get_agent, wire(tr.get_agent_request_to_v2_from_wire), ser, deadline=False),
+        "GetAgent": unary(get_agent, wire(tr.get_agent_request_to_v2_from_wire), ser, runner, deadline=False),
         "ListAgents": unary(
             list_agents, wire(tr.list_agents_request_to_v2_from_wire), v1.ListAgentsResponse.SerializeToString,
-            deadline=False,
+            runner, deadline=False,
         ),
     }
 
 
-def add_to_server(server: grpc.aio.Server, hub: Hub, *, retryable_as_permanent: bool = False) -> tuple[str, ...]:
-    """Register the three v1 services of ``hub`` on a ``grpc.aio`` server.
+def add_to_server(
+    server: grpc.Server, hub: Hub, runner: LoopRunner | None = None, *, retryable_as_permanent: bool = False
+) -> tuple[str, ...]:
+    """Register the three v1 services of ``hub`` on a thread-pool ``grpc.server``.
 
     Args:
-        server: A not yet started ``grpc.aio.Server``.
+        server: A not yet started ``grpc.Server``.
         hub: The hub to answer from (the same one the v2 faces use).
+        runner: The loop connectors run on (default: the running loop, else one of its own).
         retryable_as_permanent: Send RETRYABLE_FAILED as FAILED (propellers before 1.16).
 
     Returns:
@@ -149,11 +152,12 @@ def add_to_server(server: grpc.aio.Server, hub: Hub, *, retryable_as_permanent: 
     from legacy._servicer_sync import sync_handlers
 
     render = V1Renderers(retryable_as_permanent)
+    runner = runner or LoopRunner()
     server.add_generic_rpc_handlers(
         [
-            generic_handler(ASYNC_SERVICE, async_handlers(hub, render)),
-            generic_handler(SYNC_SERVICE, sync_handlers(hub, render)),
-            generic_handler(METADATA_SERVICE, metadata_handlers(hub)),
+            generic_handler(ASYNC_SERVICE, async_handlers(hub, render, runner)),
+            generic_handler(SYNC_SERVICE, sync_handlers(hub, render, runner)),
+            generic_handler(METADATA_SERVICE, metadata_handlers(hub, runner)),
         ]
     )
     return SERVICE_NAMES

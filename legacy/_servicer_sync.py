@@ -9,38 +9,39 @@ inputs). The hub runs a sync connector's ``do`` or emulates one with create and 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from typing import Any
 
 import grpc
 
 import translators as tr
-from modern.face import abort, identity, parser
+from modern.face import LoopRunner, abort, identity, parser
 from modern.hub import Hub
 from translators._gen import v1
 
 _parse_part = parser(v1.ExecuteTaskSyncRequest)
 
 
-def sync_handlers(hub: Hub, render: Any) -> dict[str, Any]:
+def sync_handlers(hub: Hub, render: Any, runner: LoopRunner) -> dict[str, Any]:
     """The SyncAgentService method handlers.
 
     Args:
         hub: The hub.
         render: The face's ``V1Renderers`` (for phase/state/agent_error and its options).
+        runner: The loop connectors run on.
     """
 
-    async def execute(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+    def execute(requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[bytes]:
         try:
-            parts = [_parse_part(raw) async for raw in requests]
+            parts = [_parse_part(raw) for raw in requests]
             request = tr.execute_task_sync_requests_to_v2(parts)
-            resource = await hub.execute_sync(request, timeout=context.time_remaining())
+            resource = runner.run(hub.execute_sync(request, timeout=context.time_remaining()), context)
             reply = v1.ExecuteTaskSyncResponse(
                 header=v1.ExecuteTaskSyncResponseHeader(resource=render.resource(resource))
             )
             yield reply.SerializeToString()
         except Exception as exc:
-            await abort(context, exc)
+            abort(context, exc)
 
     return {
         "ExecuteTaskSync": grpc.stream_stream_rpc_method_handler(

@@ -10,7 +10,7 @@ from typing import Any
 
 import grpc
 
-from modern.face import generic_handler, parser, serialize, unary, unary_stream
+from modern.face import LoopRunner, generic_handler, parser, serialize, unary, unary_stream
 from modern.hub import Hub
 from translators._gen import v2, v2_service
 
@@ -19,42 +19,50 @@ METADATA_SERVICE = v2_service.DESCRIPTOR.services_by_name["ConnectorMetadataServ
 SERVICE_NAMES = (ASYNC_SERVICE, METADATA_SERVICE)
 
 
-def handlers(hub: Hub, async_service: str = ASYNC_SERVICE, metadata_service: str = METADATA_SERVICE) -> list[Any]:
+def handlers(
+    hub: Hub,
+    runner: LoopRunner | None = None,
+    async_service: str = ASYNC_SERVICE,
+    metadata_service: str = METADATA_SERVICE,
+) -> list[Any]:
     """The generic handlers of the two v2 services, answering from ``hub``.
 
     Args:
         hub: The hub.
+        runner: The loop connectors run on (default: see ``LoopRunner``).
         async_service: Full name to serve the async service under (the server may add beta names).
         metadata_service: Full name to serve the metadata service under.
 
     Returns:
         Two ``grpc.GenericRpcHandler``s.
     """
+    runner = runner or LoopRunner()
     task = {
-        "CreateTask": unary(hub.create_task, parser(v2.CreateTaskRequest), serialize),
-        "GetTask": unary(hub.get_task, parser(v2.GetTaskRequest), serialize),
-        "DeleteTask": unary(hub.delete_task, parser(v2.DeleteTaskRequest), serialize),
-        "GetTaskMetrics": unary(hub.get_task_metrics, parser(v2.GetTaskMetricsRequest), serialize),
-        "GetTaskLogs": unary_stream(hub.get_task_logs, parser(v2.GetTaskLogsRequest), serialize),
+        "CreateTask": unary(hub.create_task, parser(v2.CreateTaskRequest), serialize, runner),
+        "GetTask": unary(hub.get_task, parser(v2.GetTaskRequest), serialize, runner),
+        "DeleteTask": unary(hub.delete_task, parser(v2.DeleteTaskRequest), serialize, runner),
+        "GetTaskMetrics": unary(hub.get_task_metrics, parser(v2.GetTaskMetricsRequest), serialize, runner),
+        "GetTaskLogs": unary_stream(hub.get_task_logs, parser(v2.GetTaskLogsRequest), serialize, runner),
     }
     meta = {
-        "GetConnector": unary(hub.get_connector, parser(v2.GetConnectorRequest), serialize, deadline=False),
-        "ListConnectors": unary(hub.list_connectors, parser(v2.ListConnectorsRequest), serialize, deadline=False),
+        "GetConnector": unary(hub.get_connector, parser(v2.GetConnectorRequest), serialize, runner, deadline=False),
+        "ListConnectors": unary(hub.list_connectors, parser(v2.ListConnectorsRequest), serialize, runner, deadline=False),
     }
     return [generic_handler(async_service, task), generic_handler(metadata_service, meta)]
 
 
-def add_to_server(server: grpc.aio.Server, hub: Hub) -> tuple[str, ...]:
-    """Register the two v2 services of ``hub`` on a ``grpc.aio`` server.
+def add_to_server(server: grpc.Server, hub: Hub, runner: LoopRunner | None = None) -> tuple[str, ...]:
+    """Register the two v2 services of ``hub`` on a thread-pool ``grpc.server``.
 
     Args:
-        server: A not yet started ``grpc.aio.Server``.
+        server: A not yet started ``grpc.Server``.
         hub: The hub to answer from.
+        runner: The loop connectors run on (default: the running loop, else one of its own).
 
     Returns:
         The full names of the services added (for health and reflection).
     """
-    server.add_generic_rpc_handlers(handlers(hub))
+    server.add_generic_rpc_handlers(handlers(hub, runner))
     return SERVICE_NAMES
 
 

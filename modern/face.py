@@ -1,16 +1,24 @@
 """Building blocks for the gRPC faces of both generations.
 
-Each face method is a ``grpc.aio`` handler that receives the raw request bytes (identity
-deserializer), parses them with a function the face chooses, calls the hub and renders the answer to
-bytes. Parsing inside the handler is what lets the v1 face read v1 bytes straight into v2 classes and
-turn undecodable bytes into INVALID_ARGUMENT (a deserializer failure would surface as an opaque
-INTERNAL). ``BridgeError`` and translation errors become a status with a bounded detail.
+The server is a classic ``grpc.server`` with a thread pool (measured faster than ``grpc.aio`` on one
+core: see benchmarks/RESULTS.md), while connectors are coroutines that must all share one event loop,
+as under the SDKs' own servers (a connector may keep loop-bound clients between calls). A face
+handler therefore runs in a gRPC worker thread: it parses the raw request bytes (identity
+deserializer), hands the hub's coroutine to that one loop through :class:`LoopRunner`, waits for it,
+and renders the answer to bytes there. Parsing inside the handler is what lets the v1 face read v1
+bytes straight into v2 classes and turn undecodable bytes into INVALID_ARGUMENT (a deserializer
+failure would surface as an opaque INTERNAL). ``BridgeError`` and translation errors become a status
+with a bounded detail. When gRPC ends a call early (client cancel, deadline, server stop) the
+coroutine is cancelled, so the connector sees ``CancelledError`` as it would under ``grpc.aio``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from typing import Any
 
 import grpc
@@ -23,6 +31,50 @@ log = logging.getLogger("modern.face")
 
 Parse = Callable[[bytes], Any]
 Render = Callable[[Any], bytes]
+
+
+class LoopRunner:
+    """Runs coroutines on one event loop on behalf of gRPC's worker threads.
+
+    Args:
+        loop: The loop connectors run on. Default: the running loop when built inside one (the
+            server's), else a loop of its own in a daemon thread (a server built from plain code).
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        if loop is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="bridge-connectors", daemon=True).start()
+        self.loop = loop
+
+    def run(self, coro: Coroutine[Any, Any, Any], context: grpc.ServicerContext) -> Any:
+        """Run ``coro`` on the loop and return its result; cancel it when the call ends early.
+
+        Raises:
+            CallEnded: gRPC ended the call (cancelled, deadline, stop) before the coroutine did.
+        """
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        # add_callback is False when the call already ended: then nobody waits for the answer.
+        if not context.add_callback(future.cancel):
+            future.cancel()
+        try:
+            return future.result()
+        except concurrent.futures.CancelledError:
+            raise CallEnded() from None
+
+
+class CallEnded(Exception):
+    """The gRPC call ended (client cancel, deadline, server stop) while its coroutine ran."""
+
+
+async def _next(stream: AsyncIterator[Any]) -> tuple[bool, Any]:
+    try:
+        return True, await stream.__anext__()
+    except StopAsyncIteration:
+        return False, None
 
 
 def identity(data: bytes) -> bytes:
@@ -49,11 +101,6 @@ def serialize(msg: Message) -> bytes:
     return msg.SerializeToString()
 
 
-def remaining(context: grpc.aio.ServicerContext) -> float | None:
-    """Seconds left of the call's deadline, or None without one."""
-    return context.time_remaining()
-
-
 def as_bridge_error(exc: Exception) -> BridgeError | None:
     """The ``BridgeError`` for an exception a face may meet, or None to let it propagate."""
     if isinstance(exc, BridgeError):
@@ -63,48 +110,66 @@ def as_bridge_error(exc: Exception) -> BridgeError | None:
     return None
 
 
-async def abort(context: grpc.aio.ServicerContext, exc: Exception) -> None:
+def abort(context: grpc.ServicerContext, exc: Exception) -> None:
     """End the call with the status of ``exc`` (unknown exceptions: INTERNAL, logged, no traceback)."""
+    if isinstance(exc, CallEnded) or not context.is_active():
+        # The call is over (cancelled, deadline, server stop): nobody reads this status.
+        context.abort(grpc.StatusCode.CANCELLED, "call ended before the connector answered")
     err = as_bridge_error(exc)
     if err is None:
         log.error("unexpected error in a handler", exc_info=(type(exc), exc, exc.__traceback__))
-        await context.abort(grpc.StatusCode.INTERNAL, bounded(f"internal error: {type(exc).__name__}"))
+        context.abort(grpc.StatusCode.INTERNAL, bounded(f"internal error: {type(exc).__name__}"))
     else:
-        await context.abort(err.code, err.details)
+        context.abort(err.code, err.details)
 
 
-def unary(call: Callable[..., Awaitable[Any]], parse: Parse, render: Render, deadline: bool = True) -> Any:
-    """A unary-unary handler: ``render(await call(parse(raw), timeout=...))``."""
+def unary(
+    call: Callable[..., Any], parse: Parse, render: Render, runner: LoopRunner, deadline: bool = True
+) -> grpc.RpcMethodHandler:
+    """A unary-unary handler: ``render(call(parse(raw), timeout=...))``.
 
-    async def handler(raw: bytes, context: grpc.aio.ServicerContext) -> bytes:
+    With ``deadline`` the call is a coroutine function run on ``runner``'s loop and given the seconds
+    left of the call's deadline; without it a plain function answered in the worker thread itself
+    (the metadata methods: no loop hop at all).
+    """
+
+    def handler(raw: bytes, context: grpc.ServicerContext) -> bytes:
         try:
             request = parse(raw)
             if deadline:
-                answer = await call(request, timeout=context.time_remaining())
+                answer = runner.run(call(request, timeout=context.time_remaining()), context)
             else:
                 answer = call(request)
-                if hasattr(answer, "__await__"):
-                    answer = await answer
             return render(answer)
         except Exception as exc:
-            await abort(context, exc)
+            abort(context, exc)
             raise  # unreachable: abort raises
 
     return grpc.unary_unary_rpc_method_handler(handler, request_deserializer=identity, response_serializer=identity)
 
 
 def unary_stream(
-    call: Callable[..., Awaitable[AsyncIterator[Any]]], parse: Parse, render: Render
-) -> Any:
-    """A unary-stream handler streaming ``render(item)`` for each item the hub yields."""
+    call: Callable[..., Awaitable[AsyncIterator[Any]]], parse: Parse, render: Render, runner: LoopRunner
+) -> grpc.RpcMethodHandler:
+    """A unary-stream handler streaming ``render(item)`` for each item the hub's stream yields."""
 
-    async def handler(raw: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+    def handler(raw: bytes, context: grpc.ServicerContext) -> Iterator[bytes]:
+        stream = None
         try:
-            stream = await call(parse(raw), timeout=context.time_remaining())
-            async for item in stream:
+            stream = runner.run(call(parse(raw), timeout=context.time_remaining()), context)
+            while True:
+                more, item = runner.run(_next(stream), context)
+                if not more:
+                    stream = None
+                    return
                 yield render(item)
         except Exception as exc:
-            await abort(context, exc)
+            abort(context, exc)
+        finally:
+            # A stream left early (error, cancel) is closed on its own loop, not left to the GC.
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                asyncio.run_coroutine_threadsafe(aclose(), runner.loop)
 
     return grpc.unary_stream_rpc_method_handler(handler, request_deserializer=identity, response_serializer=identity)
 
@@ -115,12 +180,13 @@ def generic_handler(service: str, methods: dict[str, Any]) -> grpc.GenericRpcHan
 
 
 __all__ = [
+    "CallEnded",
+    "LoopRunner",
     "abort",
     "as_bridge_error",
     "generic_handler",
     "identity",
     "parser",
-    "remaining",
     "serialize",
     "unary",
     "unary_stream",

@@ -1,11 +1,11 @@
-"""Real bridge servers for tests: a grpc.aio server on 127.0.0.1:0 serving both generations.
+"""Real bridge servers for tests: the bridge's gRPC server on 127.0.0.1:0 serving both generations.
 
 Two shapes, both reusable from any test area:
 
 - ``serving(registry, ...)``: an async context manager for tests that run their own event loop
   (``asyncio.run``); yields ``Served`` with ``grpc.aio`` stubs of both generations.
-- ``ThreadedServer(registry, ...)``: a plain context manager that runs the aio server on an event
-  loop in a background thread, for synchronous tests; yields ``Served`` with blocking stubs.
+- ``ThreadedServer(registry, ...)``: a plain context manager whose connectors run on an event loop
+  in a background thread, for synchronous tests; yields ``Served`` with blocking stubs.
 
 Each server has its own ``Hub`` over the registry given (an isolated ``ConnectorRegistry`` by
 default) and is stopped on exit: no server outlives its test.
@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ import grpc
 import legacy
 import modern
 from modern import ConnectorRegistry, Hub
+from modern.face import LoopRunner
 from translators._gen import v1_grpc, v2_grpc
 
 
@@ -73,8 +75,8 @@ async def start_server(
     *,
     retryable_as_permanent: bool = False,
     **hub_options: Any,
-) -> tuple[grpc.aio.Server, Hub, str]:
-    """Start a bridge server on 127.0.0.1:0 in the running loop.
+) -> tuple[grpc.Server, Hub, str]:
+    """Start a bridge server on 127.0.0.1:0 whose connectors run on the running loop.
 
     Args:
         registry: The connectors (default: a new empty isolated registry).
@@ -85,12 +87,20 @@ async def start_server(
         (server, hub, "127.0.0.1:<port>").
     """
     hub = Hub(registry if registry is not None else ConnectorRegistry(), **hub_options)
-    server = grpc.aio.server()
-    modern.add_to_server(server, hub)
-    legacy.add_to_server(server, hub, retryable_as_permanent=retryable_as_permanent)
+    server = grpc.server(ThreadPoolExecutor(max_workers=16))
+    runner = LoopRunner()
+    modern.add_to_server(server, hub, runner)
+    legacy.add_to_server(server, hub, runner, retryable_as_permanent=retryable_as_permanent)
     port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
+    server.start()
     return server, hub, f"127.0.0.1:{port}"
+
+
+async def stop_server(server: grpc.Server, grace: float | None = None) -> None:
+    """Stop ``server`` without blocking the loop its in-flight calls need."""
+    stopped = server.stop(grace)
+    while not stopped.is_set():
+        await asyncio.sleep(0.01)
 
 
 @contextlib.asynccontextmanager
@@ -103,7 +113,7 @@ async def serving(registry: ConnectorRegistry | None = None, **options: Any) -> 
         yield Served(address, hub, channel, s1, s2)
     finally:
         await channel.close()
-        await server.stop(None)
+        await stop_server(server)
 
 
 class ThreadedServer:
@@ -117,7 +127,7 @@ class ThreadedServer:
         self._options = options
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="bridge-test-server", daemon=True)
-        self._server: grpc.aio.Server | None = None
+        self._server: grpc.Server | None = None
         self._channel: grpc.Channel | None = None
 
     def run(self, coro: Coroutine[Any, Any, Any], timeout: float = 30.0) -> Any:
@@ -136,7 +146,7 @@ class ThreadedServer:
             if self._channel is not None:
                 self._channel.close()
             if self._server is not None:
-                self.run(self._server.stop(None))
+                self.run(stop_server(self._server))
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
@@ -155,4 +165,4 @@ def run(coro: Coroutine[Any, Any, Any], timeout: float = 30.0) -> Any:
     return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
-__all__ = ["Served", "ThreadedServer", "V1Stubs", "V2Stubs", "run", "serving", "start_server", "stubs", "threaded_server"]
+__all__ = ["Served", "ThreadedServer", "V1Stubs", "V2Stubs", "run", "serving", "start_server", "stop_server", "stubs", "threaded_server"]

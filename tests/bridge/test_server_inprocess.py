@@ -6,6 +6,7 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
@@ -14,6 +15,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 import modern
 from bridge.server import ServerOptions, build_server, channel_options
+from tests._servers import stop_server
 from translators import _gen
 
 pytestmark = pytest.mark.timeout(60)
@@ -95,16 +97,16 @@ async def test_keepalive_pings_during_a_long_call_are_accepted() -> None:
 @_sync
 async def test_control_default_server_options_reject_those_pings() -> None:
     # Same servicers, gRPC's default ping policy: shows the test above can fail.
-    server = grpc.aio.server()
+    server = grpc.server(ThreadPoolExecutor(max_workers=4))
     modern.add_to_server(server, _hub())
     port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
+    server.start()
     try:
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await _long_call_with_pings(port)
         assert err.value.code() == grpc.StatusCode.UNAVAILABLE
     finally:
-        await server.stop(0)
+        await stop_server(server, 0)
 
 
 @_sync

@@ -146,7 +146,7 @@ class InProcessBridge:
             if self.channel is not None:
                 self.channel.close()
             if self._server is not None:
-                self.run(self._server.server.stop(None))
+                self.run(self._server.stop(None))
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(10)
