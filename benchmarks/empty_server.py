@@ -3,7 +3,9 @@
 Two flavours, both serving the v1 ``AsyncAgentService`` and the v2 ``AsyncConnectorService``:
 
 * ``--mode aio`` (default): a ``grpc.aio`` server with async handlers;
-* ``--mode threadpool``: a classic ``grpc.server`` with a thread pool.
+* ``--mode threadpool``: a classic ``grpc.server`` with a thread pool;
+* ``--mode loopthread``: the bridge's architecture, empty: a thread-pool ``grpc.server`` whose
+  handlers run a coroutine on one event loop in its own thread and wait for it.
 
 Handlers are registered without (de)serializers, so the request is never parsed and the response is
 pre-serialized: what is left is the cost of gRPC and of the Python call itself. Every call increments
@@ -108,14 +110,7 @@ async def _serve_aio(port: int, metrics_port: int) -> None:
     await server.stop(0)
 
 
-def _serve_threadpool(port: int, metrics_port: int, workers: int) -> None:
-    def make(body: bytes) -> Callable[..., Any]:
-        def handler(request: bytes, context: grpc.ServicerContext) -> bytes:
-            _bump()
-            return body
-
-        return handler
-
+def _serve_sync(port: int, metrics_port: int, workers: int, make: Callable[[bytes], Callable[..., Any]]) -> None:
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers))
     server.add_generic_rpc_handlers(_handlers(make))
     bound = server.add_insecure_port(f"127.0.0.1:{port}")
@@ -128,7 +123,19 @@ def _serve_threadpool(port: int, metrics_port: int, workers: int) -> None:
     server.stop(0)
 
 
+def _serve_threadpool(port: int, metrics_port: int, workers: int) -> None:
+    def make(body: bytes) -> Callable[..., Any]:
+        def handler(request: bytes, context: grpc.ServicerContext) -> bytes:
+            _bump()
+            return body
+
+        return handler
+
+    _serve_sync(port, metrics_port, workers, make)
+
+
 def _serve_loopthread(port: int, metrics_port: int, workers: int) -> None:
+    # Same hand-off as modern.face.LoopRunner, without cancellation wiring (constant answers).
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True).start()
 
@@ -142,44 +149,7 @@ def _serve_loopthread(port: int, metrics_port: int, workers: int) -> None:
 
         return handler
 
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers))
-    server.add_generic_rpc_handlers(_handlers(make))
-    bound = server.add_insecure_port(f"127.0.0.1:{port}")
-    server.start()
-    _announce(bound, _start_metrics(metrics_port))
-    done = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: done.set())
-    done.wait()
-    server.stop(0)
-
-
-def _serve_threadloops(port: int, metrics_port: int, workers: int) -> None:
-    local = threading.local()
-
-    def make(body: bytes) -> Callable[..., Any]:
-        async def answer() -> bytes:
-            _bump()
-            return body
-
-        def handler(request: bytes, context: grpc.ServicerContext) -> bytes:
-            loop = getattr(local, "loop", None)
-            if loop is None:
-                loop = local.loop = asyncio.new_event_loop()
-            return loop.run_until_complete(answer())
-
-        return handler
-
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers))
-    server.add_generic_rpc_handlers(_handlers(make))
-    bound = server.add_insecure_port(f"127.0.0.1:{port}")
-    server.start()
-    _announce(bound, _start_metrics(metrics_port))
-    done = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: done.set())
-    done.wait()
-    server.stop(0)
+    _serve_sync(port, metrics_port, workers, make)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -194,17 +164,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--metrics-port", type=int, default=0)
-    parser.add_argument("--mode", choices=("aio", "threadpool", "loopthread", "threadloops"), default="aio")
-    parser.add_argument("--workers", type=int, default=10, help="thread-pool size (threadpool mode)")
+    parser.add_argument("--mode", choices=("aio", "threadpool", "loopthread"), default="aio")
+    parser.add_argument("--workers", type=int, default=10, help="thread-pool size (threadpool and loopthread)")
     args = parser.parse_args(argv)
     if args.mode == "aio":
         asyncio.run(_serve_aio(args.port, args.metrics_port))
     elif args.mode == "threadpool":
         _serve_threadpool(args.port, args.metrics_port, args.workers)
-    elif args.mode == "loopthread":
-        _serve_loopthread(args.port, args.metrics_port, args.workers)
     else:
-        _serve_threadloops(args.port, args.metrics_port, args.workers)
+        _serve_loopthread(args.port, args.metrics_port, args.workers)
     return 0
 
 

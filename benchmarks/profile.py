@@ -34,6 +34,14 @@ _PROJECT = ("(modern/", "(translators/", "(legacy/", "(bridge/", "(benchmarks/")
 _ROOTS = ("main (bridge/cli.py", "serve_command (bridge/serve.py")
 
 
+# Leaf frames that are a thread blocked in C (a lock, epoll, gRPC's completion queue, the pool's
+# queue): py-spy --nonblocking cannot tell these threads are idle, so they are counted apart.
+_WAITS = (
+    "Condition.wait (threading.py", "EpollSelector.select (selectors.py", "_worker (concurrent/futures/thread.py",
+    "_serve (grpc/_server.py",
+)
+
+
 def summarize(
     collapsed: str, top: int = TOP
 ) -> tuple[int, list[tuple[str, int]], list[tuple[str, int]], list[tuple[str, int]]]:
@@ -44,8 +52,8 @@ def summarize(
         top: how many frames to keep in each list.
 
     Returns:
-        (total samples, top frames by own samples, top frames by inclusive samples, top project
-        frames by inclusive samples).
+        (busy samples, top frames by own samples, top frames by inclusive samples, top project
+        frames by inclusive samples). Samples of a thread blocked in a wait (``_WAITS``) are left out.
     """
     own: collections.Counter[str] = collections.Counter()
     incl: collections.Counter[str] = collections.Counter()
@@ -56,6 +64,8 @@ def summarize(
             continue
         n = int(count)
         frames = stack.split(";")
+        if frames[-1].startswith(_WAITS):
+            continue
         total += n
         own[frames[-1]] += n
         for f in set(frames):
@@ -87,13 +97,14 @@ def main(out_dir: Path) -> int:
     spec = next(s for s in all_specs() if s.key == "bridge")
     out = ["# Where the bridge spends its time (py-spy)", "",
            f"`flyte-bridge serve` with one worker on core 1, h2load on core 0 at 16 streams on one connection, "
-           f"py-spy sampling the server for {SECONDS} s per path (`--nonblocking`, 100 Hz, idle threads excluded). "
-           f"Percentages are of all samples of the path. Regenerate with `python -m benchmarks --profile`.",
+           f"py-spy sampling the server for {SECONDS} s per path (`--nonblocking`, 100 Hz). Percentages are of the "
+           f"busy samples of the path: samples of a thread blocked in a lock, epoll, gRPC's completion queue or "
+           f"the thread pool's queue are left out. Regenerate with `python -m benchmarks --profile`.",
            "",
-           "Reading it: py-spy sees Python frames only. Own time in `Handle._run (asyncio/events.py)` is "
-           "grpc.aio's Cython/C-core work run as event-loop callbacks, and `Thread.run (threading.py)` is "
-           "grpc.aio's completion-queue poller thread; both are the gRPC floor the empty servicer pays too. "
-           "The project tables show what the bridge itself adds.", ""]
+           "Reading it: py-spy sees Python frames only. The server is a thread-pool `grpc.server`; "
+           "`grpc/_server.py` frames are gRPC's own per-call work, paid by the empty thread-pool servicer too, "
+           "and `asyncio` frames are the hop that runs the connector coroutine on the event loop. "
+           "The project table shows what the bridge itself adds.", ""]
     with tempfile.TemporaryDirectory(prefix="bench-prof-") as tmp, RunningServer(spec, Path(tmp) / "logs") as server:
         work = Path(tmp)
         try:
@@ -121,7 +132,7 @@ def main(out_dir: Path) -> int:
                     out += [f"## {gen} {method}", "", f"py-spy failed: {err.decode(errors='replace')[-300:]}", ""]
                     continue
                 total, own, incl, project = summarize(raw.read_text())
-                out += [f"## {gen} {method}: {res.rps:,.0f} req/s under the profiler, {total} samples", ""]
+                out += [f"## {gen} {method}: {res.rps:,.0f} req/s under the profiler, {total} busy samples", ""]
                 out += _table("Top frames by own time", own, total)
                 out += _table("Top frames by inclusive time", incl, total)
                 out += _table("Project frames (modern, translators, legacy, bridge) by inclusive time", project, total)

@@ -57,6 +57,16 @@ def _machine(m: dict[str, Any]) -> list[str]:
     ]
 
 
+# The servers the bridge is compared with, as (key, column header), in table order.
+OTHERS = (
+    ("empty-aio", "empty aio"),
+    ("empty-threadpool", "empty thread pool"),
+    ("empty-loopthread", "empty pool + loop"),
+    ("flytekit", "flytekit"),
+    ("flyte-sdk", "flyte-sdk"),
+)
+
+
 def _ratio_table(results: dict[str, Any], idx: dict) -> list[str]:
     plan = results["plan"]
     lines = [
@@ -64,8 +74,8 @@ def _ratio_table(results: dict[str, Any], idx: dict) -> list[str]:
         "",
         "Above 1 means the bridge is faster. `p99 / floor` is the bridge's p99 over the empty grpc.aio servicer's.",
         "",
-        "| method | conc | bridge API | vs empty aio | vs empty thread pool | vs flytekit | vs flyte-sdk | p99 / floor |",
-        "|---|---|---|---|---|---|---|---|",
+        "| method | conc | bridge API | " + " | ".join(f"vs {h}" for _, h in OTHERS) + " | p99 / floor |",
+        "|---|---|---|" + "---|" * (len(OTHERS) + 1),
     ]
     for method in plan["methods"]:
         for conc in plan["concurrency"]:
@@ -74,7 +84,7 @@ def _ratio_table(results: dict[str, Any], idx: dict) -> list[str]:
                 if b is None:
                     continue
                 cells = []
-                for other in ("empty-aio", "empty-threadpool", "flytekit", "flyte-sdk"):
+                for other, _ in OTHERS:
                     o = _any_gen(idx, other, method, conc)
                     cells.append(_fmt(_ratio(b["rps"], o["rps"] if o else None), 2))
                 floor = _any_gen(idx, "empty-aio", method, conc)
@@ -95,8 +105,8 @@ def _cpu_table(results: dict[str, Any], idx: dict) -> list[str]:
         "the other server spends more CPU per request than the bridge; the empty servicers are the floor "
         "(below 1).",
         "",
-        "| method | conc | bridge API | bridge us/req | empty aio | empty thread pool | flytekit | flyte-sdk |",
-        "|---|---|---|---|---|---|---|---|",
+        "| method | conc | bridge API | bridge us/req | " + " | ".join(h for _, h in OTHERS) + " |",
+        "|---|---|---|---|" + "---|" * len(OTHERS),
     ]
     for method in plan["methods"]:
         for conc in plan["concurrency"]:
@@ -105,7 +115,7 @@ def _cpu_table(results: dict[str, Any], idx: dict) -> list[str]:
                 if b is None:
                     continue
                 cells = []
-                for other in ("empty-aio", "empty-threadpool", "flytekit", "flyte-sdk"):
+                for other, _ in OTHERS:
                     o = _any_gen(idx, other, method, conc)
                     cells.append(_fmt(_ratio(o["cpu_us_per_req"] if o else None, b["cpu_us_per_req"]), 2))
                 lines.append(f"| {method} | {conc} | {gen} | {_fmt(b['cpu_us_per_req'])} | " + " | ".join(cells) + " |")
@@ -259,7 +269,9 @@ def render(results: dict[str, Any]) -> str:
         "`flyte_connector_requests_success_total` grew by exactly the number of requests sent. All servers serve "
         "the same trivial connector (task type `bench`; CreateTask reads and checks all ten native inputs; GetTask "
         "answers SUCCEEDED with two outputs). v1 requests are built with flytekit's TypeEngine, v2 with "
-        "flyte-sdk's. The empty servicers answer constant bytes without parsing (measured with v2 requests). "
+        "flyte-sdk's. The empty servicers answer constant bytes without parsing (measured with v2 requests); "
+        "`empty pool + loop` is the bridge's own architecture with nothing in it (a thread-pool `grpc.server` "
+        "whose handlers run a coroutine on one event loop thread). "
         "flytekit hands its connector a LiteralMap, so the flytekit bench connector converts it with flytekit's "
         "TypeEngine from the template's interface (what flytekit's own connectors do through "
         "`literal_map_to_kwargs(literal_types=...)`); most of its CreateTask cost is that type guessing.",

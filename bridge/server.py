@@ -58,7 +58,7 @@ class ServerOptions:
     host: str = "[::]"
     port: int = 8000
     worker: int = 10
-    threads: int = 32
+    threads: int = 128
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     grace: float = 20.0
     reflection: bool = True

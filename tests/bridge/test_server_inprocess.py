@@ -150,3 +150,86 @@ def test_channel_options() -> None:
     assert opts["grpc.so_reuseport"] == 1 and opts["grpc.keepalive_permit_without_calls"] == 1
     assert opts["grpc.http2.min_ping_interval_without_data_ms"] <= 30_000
     assert dict(channel_options(ServerOptions()))["grpc.so_reuseport"] == 0
+
+
+class _LoopBound(modern.AsyncConnector):
+    """Keeps loop-bound state between calls, as a connector with a cached async client does."""
+
+    name = "LoopBound"
+    task_type_name = "loop_bound_inproc"
+    metadata_type = _Meta
+
+    def __init__(self) -> None:
+        self.lock: asyncio.Lock | None = None
+        self.loops: set[int] = set()
+        self.cancelled = 0
+
+    async def create(self, task_template: Any, output_prefix: str, inputs: Any = None, **kw: Any) -> _Meta:
+        return _Meta()
+
+    async def get(self, resource_meta: _Meta, **kw: Any) -> modern.Resource:
+        self.loops.add(id(asyncio.get_running_loop()))
+        self.lock = self.lock or asyncio.Lock()  # bound to the loop of its first use
+        try:
+            async with self.lock:
+                await asyncio.sleep(resource_meta.seconds)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        return modern.Resource(phase=PHASE.SUCCEEDED)
+
+    async def delete(self, resource_meta: _Meta, **kw: Any) -> None:
+        return None
+
+
+def _loop_bound_get(seconds: float) -> Any:
+    return _gen.v2.GetTaskRequest(
+        task_category=_gen.v2.TaskCategory(name="loop_bound_inproc"), resource_meta=_Meta(seconds).encode()
+    )
+
+
+@_sync
+async def test_connector_coroutines_share_the_server_loop_across_threads() -> None:
+    # The gRPC handlers run in a thread pool; every connector coroutine must still run on the one
+    # loop the server was built in (an asyncio.Lock reused from another loop raises RuntimeError).
+    connector = _LoopBound()
+    registry = modern.ConnectorRegistry()
+    registry.register(connector)
+    bridge = build_server(modern.Hub(registry, metrics=False), ServerOptions(host="127.0.0.1", port=0, reflection=False, threads=3))
+    await bridge.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{bridge.port}") as ch:
+            stub = _gen.v2_grpc.AsyncConnectorServiceStub(ch)
+            # 12 calls on 3 threads: 9 wait in the queue and still finish.
+            answers = await asyncio.gather(*(stub.GetTask(_loop_bound_get(0.05), timeout=20) for _ in range(12)))
+        assert [a.resource.phase for a in answers] == [PHASE.SUCCEEDED] * 12
+        assert connector.loops == {id(asyncio.get_running_loop())}
+    finally:
+        await bridge.stop(0)
+
+
+@_sync
+async def test_client_cancel_and_deadline_cancel_the_connector_coroutine() -> None:
+    connector = _LoopBound()
+    registry = modern.ConnectorRegistry()
+    registry.register(connector)
+    bridge = build_server(modern.Hub(registry, metrics=False), ServerOptions(host="127.0.0.1", port=0, reflection=False))
+    await bridge.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{bridge.port}") as ch:
+            stub = _gen.v2_grpc.AsyncConnectorServiceStub(ch)
+            call = stub.GetTask(_loop_bound_get(30))
+            await asyncio.sleep(0.3)
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await stub.GetTask(_loop_bound_get(30), timeout=0.5)
+            assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+            for _ in range(100):
+                if connector.cancelled == 2:
+                    break
+                await asyncio.sleep(0.05)
+        assert connector.cancelled == 2
+    finally:
+        await bridge.stop(0)
