@@ -90,13 +90,13 @@ class Hub:
         except Exception as exc:  # a connector's own decode: its failure is still a bad request
             raise InvalidRequestError(f"resource_meta does not decode for {entry.name!r}: {type(exc).__name__}")
 
-    def _done(self, label: str, op: str, started: float, exc: BridgeError | None = None) -> None:
-        if self.metrics is None:
-            return
-        if exc is None:
-            self.metrics.observe_success(label, op, started)
-        else:
-            self.metrics.observe_failure(label, op, exc.code, started)
+    def _observed(self, op: str) -> _Observed:
+        """A block counted as one ``op`` request (success, or failure by status); refused while draining."""
+        return _Observed(self, op)
+
+    def _count_input_bytes(self, label: str, request: v2.CreateTaskRequest) -> None:
+        if self.metrics is not None and request.HasField("inputs"):
+            self.metrics.observe_input_bytes(label, request.inputs.ByteSize())
 
     def _inputs(self, entry: ConnectorEntry, request: v2.CreateTaskRequest) -> Any:
         # Decode once, and only for a connector that takes inputs. SDK adapters (flytekit, flyte-sdk)
@@ -135,13 +135,10 @@ class Hub:
 
     async def create_task(self, request: v2.CreateTaskRequest, *, timeout: float | None = None) -> v2.CreateTaskResponse:
         """Start a task (a sync connector runs to completion here; its result rides in resource_meta)."""
-        started, label = time.perf_counter(), _UNREGISTERED
-        try:
-            self._open()
+        with self._observed("create") as call:
             entry = self._entry_for_template(request)
-            label = request.template.type
-            if self.metrics is not None and request.HasField("inputs"):
-                self.metrics.observe_input_bytes(label, request.inputs.ByteSize())
+            call.label = request.template.type
+            self._count_input_bytes(call.label, request)
             if entry.is_sync:
                 resource = await self._run_sync(entry, request, timeout)
                 meta = envelope.pack(resource, self.max_sync_resource_bytes)
@@ -149,19 +146,13 @@ class Hub:
                 secrets = secret_values(request)
                 handle = await invoke(entry, "create", self._start_kwargs(entry, request), timeout, secrets)
                 meta = _encode_meta(entry, handle, secrets)
-        except BridgeError as exc:
-            self._done(label, "create", started, exc)
-            raise
-        self._done(label, "create", started)
         return v2.CreateTaskResponse(resource_meta=meta)
 
     async def get_task(self, request: v2.GetTaskRequest, *, timeout: float | None = None) -> v2.GetTaskResponse:
         """The task's state, from ``resource_meta`` alone (any replica can answer)."""
-        started, label = time.perf_counter(), _UNREGISTERED
-        try:
-            self._open()
+        with self._observed("get") as call:
             entry = self._by_category(request)
-            label = entry.category[0]
+            call.label = entry.category[0]
             if entry.is_sync:
                 resource = envelope.unpack(request.resource_meta)
             else:
@@ -172,29 +163,19 @@ class Hub:
                 result = await invoke(entry, "get", kwargs, timeout, secrets)
                 # The Get request has no template: outputs are encoded by types inferred from values.
                 resource = _resource(entry, result, None, secrets)
-        except BridgeError as exc:
-            self._done(label, "get", started, exc)
-            raise
-        self._done(label, "get", started)
         return v2.GetTaskResponse(resource=resource)
 
     async def delete_task(self, request: v2.DeleteTaskRequest, *, timeout: float | None = None) -> v2.DeleteTaskResponse:
         """Cancel the task; a sync connector's finished task has nothing to cancel (idempotent)."""
-        started, label = time.perf_counter(), _UNREGISTERED
-        try:
-            self._open()
+        with self._observed("delete") as call:
             entry = self._by_category(request)
-            label = entry.category[0]
+            call.label = entry.category[0]
             if entry.is_sync:
                 envelope.unpack(request.resource_meta)  # still reject garbage
             else:
                 kwargs = connection_kwargs(request)
                 kwargs["resource_meta"] = self._decode_meta(entry, request.resource_meta)
                 await invoke(entry, "delete", kwargs, timeout, secret_values(request))
-        except BridgeError as exc:
-            self._done(label, "delete", started, exc)
-            raise
-        self._done(label, "delete", started)
         return v2.DeleteTaskResponse()
 
     async def get_task_metrics(
@@ -251,23 +232,16 @@ class Hub:
         backoff (``poll_initial`` doubling to ``poll_max``) until terminal or the deadline. On a
         deadline or cancellation after create, the job is deleted in the background (best effort).
         """
-        started, label = time.perf_counter(), _UNREGISTERED
-        try:
-            self._open()
+        with self._observed("do") as call:
             entry = self._entry_for_template(request)
-            label = request.template.type
-            if self.metrics is not None and request.HasField("inputs"):
-                self.metrics.observe_input_bytes(label, request.inputs.ByteSize())
+            call.label = request.template.type
+            self._count_input_bytes(call.label, request)
             if entry.is_sync:
                 resource = await self._run_sync(entry, request, timeout)
             else:
                 resource = await self._emulate_sync(entry, request, timeout)
             if resource.phase not in TERMINAL_PHASES:
                 raise DeadlineError(f"connector {entry.name!r} answered a non-terminal phase to a sync call")
-        except BridgeError as exc:
-            self._done(label, "do", started, exc)
-            raise
-        self._done(label, "do", started)
         return resource
 
     async def _emulate_sync(
@@ -307,6 +281,32 @@ class Hub:
         task = asyncio.get_running_loop().create_task(_delete())
         self._cleanup.add(task)
         task.add_done_callback(self._cleanup.discard)
+
+
+class _Observed:
+    """Times one request and counts it as a success, or as a failure by its status code."""
+
+    __slots__ = ("hub", "label", "metrics", "op", "started")
+
+    def __init__(self, hub: Hub, op: str) -> None:
+        self.hub, self.metrics, self.op, self.label = hub, hub.metrics, op, _UNREGISTERED
+        self.started = time.perf_counter()
+
+    def __enter__(self) -> _Observed:
+        try:
+            self.hub._open()
+        except BridgeError as exc:
+            self.__exit__(type(exc), exc, None)
+            raise
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if self.metrics is None:
+            return
+        if exc is None:
+            self.metrics.observe_success(self.label, self.op, self.started)
+        elif isinstance(exc, BridgeError):
+            self.metrics.observe_failure(self.label, self.op, exc.code, self.started)
 
 
 def _encode_meta(entry: ConnectorEntry, handle: Any, secrets: tuple[str, ...]) -> bytes:
