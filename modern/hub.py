@@ -94,6 +94,12 @@ class Hub:
         """A block counted as one ``op`` request (success, or failure by status); refused while draining."""
         return _Observed(self, op)
 
+    def _handle_kwargs(self, entry: ConnectorEntry, request: Any) -> dict[str, Any]:
+        """Keyword arguments of get/delete: the decoded handle plus the request's connection."""
+        kwargs: dict[str, Any] = connection_kwargs(request)
+        kwargs["resource_meta"] = self._decode_meta(entry, request.resource_meta)
+        return kwargs
+
     def _count_input_bytes(self, label: str, request: v2.CreateTaskRequest) -> None:
         if self.metrics is not None and request.HasField("inputs"):
             self.metrics.observe_input_bytes(label, request.inputs.ByteSize())
@@ -156,11 +162,8 @@ class Hub:
             if entry.is_sync:
                 resource = envelope.unpack(request.resource_meta)
             else:
-                meta = self._decode_meta(entry, request.resource_meta)
                 secrets = secret_values(request)
-                kwargs = connection_kwargs(request)
-                kwargs["resource_meta"] = meta
-                result = await invoke(entry, "get", kwargs, timeout, secrets)
+                result = await invoke(entry, "get", self._handle_kwargs(entry, request), timeout, secrets)
                 # The Get request has no template: outputs are encoded by types inferred from values.
                 resource = _resource(entry, result, None, secrets)
         return v2.GetTaskResponse(resource=resource)
@@ -173,9 +176,7 @@ class Hub:
             if entry.is_sync:
                 envelope.unpack(request.resource_meta)  # still reject garbage
             else:
-                kwargs = connection_kwargs(request)
-                kwargs["resource_meta"] = self._decode_meta(entry, request.resource_meta)
-                await invoke(entry, "delete", kwargs, timeout, secret_values(request))
+                await invoke(entry, "delete", self._handle_kwargs(entry, request), timeout, secret_values(request))
         return v2.DeleteTaskResponse()
 
     async def get_task_metrics(
