@@ -7,11 +7,26 @@ bump the server's success counter, so a server that skipped or broke a conversio
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Mapping
 from typing import Any
 
-_EXPECTED: dict[str, Any] = {
+BLOB_URI = "s3://bench-bucket/data/inputs/part-00000.csv"
+
+
+@dataclasses.dataclass
+class Point:
+    """The dataclass input; both SDKs serialize it as a msgpack binary literal."""
+
+    x: int
+    y: float
+    label: str
+
+
+#: The ten typed bench inputs as native values: what ``payloads`` encodes into every CreateTask and
+#: what ``check_inputs`` expects back. ``data`` is wrapped in each SDK's file type by ``payloads``.
+INPUT_VALUES: dict[str, Any] = {
     "count": 7,
     "ratio": 3.5,
     "name": "hello-bench",
@@ -20,8 +35,11 @@ _EXPECTED: dict[str, Any] = {
     "span": datetime.timedelta(seconds=90),
     "items": [1, 2, 3, 4, 5],
     "weights": {"a": 1, "b": 2, "c": 3},
+    "data": BLOB_URI,
+    "point": Point(1, 2.5, "p"),
 }
-_BLOB_URI = "s3://bench-bucket/data/inputs/part-00000.csv"
+# The inputs every SDK gives back as equal values; the blob and the dataclass come back as SDK types.
+_EQUAL = {k: v for k, v in INPUT_VALUES.items() if k not in ("data", "point")}
 
 
 def _attr(value: Any, name: str) -> Any:
@@ -53,7 +71,7 @@ def check_inputs(inputs: Mapping[str, Any] | None) -> int:
     if inputs is None:
         raise ValueError("bench connector got no inputs")
     seen = 0
-    for name, want in _EXPECTED.items():
+    for name, want in _EQUAL.items():
         got = inputs[name]
         ok = _same_instant(got, want) if isinstance(want, datetime.datetime) else got == want
         if not ok:
@@ -61,9 +79,9 @@ def check_inputs(inputs: Mapping[str, Any] | None) -> int:
         seen += 1
     blob = inputs["data"]
     uri = _attr(blob, "uri") or _attr(blob, "path") or _attr(blob, "remote_source") or str(blob)
-    if not str(uri).endswith("part-00000.csv"):
-        raise ValueError(f"input 'data': got {blob!r:.80}, want a blob at {_BLOB_URI}")
-    point = inputs["point"]
-    if _attr(point, "x") != 1 or _attr(point, "label") != "p" or _attr(point, "y") != 2.5:
+    if not str(uri).endswith(BLOB_URI.rsplit("/", 1)[-1]):
+        raise ValueError(f"input 'data': got {blob!r:.80}, want a blob at {BLOB_URI}")
+    point, want_point = inputs["point"], INPUT_VALUES["point"]
+    if any(_attr(point, f.name) != getattr(want_point, f.name) for f in dataclasses.fields(want_point)):
         raise ValueError(f"input 'point': got {point!r:.80}")
     return seen + 2

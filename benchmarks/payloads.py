@@ -10,7 +10,6 @@ modules that do not need them stay cheap to import.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime
 import functools
 import struct
@@ -19,6 +18,7 @@ from typing import Any
 
 from google.protobuf import struct_pb2
 
+from benchmarks._inputs import INPUT_VALUES, Point
 from translators import _gen
 
 TASK_TYPE = "bench"
@@ -26,30 +26,6 @@ OUTPUT_PREFIX = "s3://bench-bucket/metadata/propeller/bench-project/development/
 # Every bench connector's ResourceMeta is a dataclass with one field ``job_id``; all three SDKs
 # encode it as JSON of ``asdict``, so the same bytes decode everywhere.
 RESOURCE_META = b'{"job_id": "bench-job-000000000001"}'
-BLOB_URI = "s3://bench-bucket/data/inputs/part-00000.csv"
-
-
-@dataclasses.dataclass
-class Point:
-    """The dataclass input; both SDKs serialize it as a msgpack binary literal."""
-
-    x: int
-    y: float
-    label: str
-
-
-INPUT_VALUES: dict[str, Any] = {
-    "count": 7,
-    "ratio": 3.5,
-    "name": "hello-bench",
-    "flag": True,
-    "when": datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc),
-    "span": datetime.timedelta(seconds=90),
-    "items": [1, 2, 3, 4, 5],
-    "weights": {"a": 1, "b": 2, "c": 3},
-    "data": BLOB_URI,  # wrapped in each SDK's file type below
-    "point": Point(1, 2.5, "p"),
-}
 INPUT_TYPES: dict[str, Any] = {
     "count": int,
     "ratio": float,

@@ -18,8 +18,6 @@ template's declared types.
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import logging
 from typing import Any
 
@@ -31,8 +29,8 @@ from legacy._flytekit_models import (
     resource_from_flytekit,
     template_to_flytekit,
 )
+from modern._invoke import SdkCalls
 from modern.connector import AsyncConnector, Resource, ResourceMeta, SyncConnector
-from modern.errors import ConnectorNotFoundError
 from modern.registry import ConnectorRegistry, default_registry
 from translators import to_v2
 from translators._gen import v2
@@ -40,28 +38,15 @@ from translators._gen import v2
 log = logging.getLogger("legacy.flytekit_adapter")
 
 
-def _accepts(fn: Any) -> tuple[frozenset[str], bool]:
-    """Keyword names ``fn`` takes, and whether it takes ``**kwargs``."""
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return frozenset(), True
-    var_kw = any(p.kind is p.VAR_KEYWORD for p in params.values())
-    return frozenset(params), var_kw
-
-
-async def _call(fn: Any, **kwargs: Any) -> Any:
-    """Call a flytekit connector method as flytekit's ``mirror_async_methods`` does."""
-    try:
-        if inspect.iscoroutinefunction(fn):
-            return await fn(**kwargs)
-        result = await asyncio.to_thread(fn, **kwargs)
-        return await result if inspect.isawaitable(result) else result
-    except Exception as exc:
-        if type(exc).__name__ == "FlyteConnectorNotFound":
-            # flytekit's own "no such connector" (a connector that delegates by task type).
-            raise ConnectorNotFoundError(str(exc)[:200]) from None
-        raise
+# How ``pyflyte serve connector`` calls a connector: flytekit model objects, plain methods in a worker
+# thread, and only the extra keywords (v2 connection secrets/configs) that the method can take.
+_FLYTEKIT = SdkCalls(
+    template=template_to_flytekit,
+    inputs=inputs_to_flytekit,
+    metadata=metadata_to_flytekit,
+    threads=True,
+    only_declared=True,
+)
 
 
 def _as_v2(res: Any, v2_cls: type[Message]) -> Any:
@@ -71,18 +56,8 @@ def _as_v2(res: Any, v2_cls: type[Message]) -> Any:
     return res
 
 
-def _extra(fn: Any, extra: dict[str, Any]) -> dict[str, Any]:
-    """The extra keywords (v2 connection secrets/configs) the method can take; none otherwise."""
-    names, var_kw = _accepts(fn)
-    return {k: v for k, v in extra.items() if var_kw or k in names}
-
-
-class FlytekitAsyncAdapter(AsyncConnector):
-    """A flytekit ``AsyncConnectorBase`` as a hub ``AsyncConnector``.
-
-    Args:
-        connector: The flytekit connector instance.
-    """
+class _Wrapped:
+    """What both adapters take from the flytekit connector they wrap: it, its name and its category."""
 
     wants_literals = True
 
@@ -91,6 +66,17 @@ class FlytekitAsyncAdapter(AsyncConnector):
         self.name = str(connector.name)
         self.task_type_name = str(connector.task_category.name)
         self.task_type_version = int(connector.task_category.version)
+
+
+class FlytekitAsyncAdapter(_Wrapped, AsyncConnector):
+    """A flytekit ``AsyncConnectorBase`` as a hub ``AsyncConnector``.
+
+    Args:
+        connector: The flytekit connector instance.
+    """
+
+    def __init__(self, connector: Any) -> None:
+        super().__init__(connector)
         # flytekit's ResourceMeta has the same JSON encode/decode shape the hub calls.
         self.metadata_type = connector.metadata_type  # type: ignore[assignment]
 
@@ -103,52 +89,36 @@ class FlytekitAsyncAdapter(AsyncConnector):
         **kwargs: Any,
     ) -> ResourceMeta:
         """Run the flytekit connector's ``create`` with flytekit model objects."""
-        fn = self.flytekit_connector.create
-        return await _call(
-            fn,
-            task_template=template_to_flytekit(task_template),
-            inputs=inputs_to_flytekit(inputs, task_template),
-            output_prefix=output_prefix,
-            task_execution_metadata=metadata_to_flytekit(task_execution_metadata),
-            **_extra(fn, kwargs),
+        return await _FLYTEKIT.task(
+            self.flytekit_connector.create, task_template, output_prefix, inputs, task_execution_metadata, kwargs
         )
 
     async def get(self, resource_meta: Any, **kwargs: Any) -> Resource:
         """The flytekit connector's ``get``, its Resource encoded as flytekit would."""
-        fn = self.flytekit_connector.get
-        res = await _call(fn, resource_meta=resource_meta, **_extra(fn, kwargs))
+        res = await _FLYTEKIT.call(self.flytekit_connector.get, {"resource_meta": resource_meta}, kwargs)
         return await resource_from_flytekit(res, f"connector {self.name!r}")
 
     async def delete(self, resource_meta: Any, **kwargs: Any) -> None:
         """The flytekit connector's ``delete``."""
-        fn = self.flytekit_connector.delete
-        await _call(fn, resource_meta=resource_meta, **_extra(fn, kwargs))
+        await _FLYTEKIT.call(self.flytekit_connector.delete, {"resource_meta": resource_meta}, kwargs)
 
     async def get_metrics(self, resource_meta: Any, **kwargs: Any) -> Any:
         """The flytekit connector's v1 ``GetTaskMetricsResponse``, as v2."""
-        res = await _call(self.flytekit_connector.get_metrics, resource_meta=resource_meta)
+        res = await _FLYTEKIT.call(self.flytekit_connector.get_metrics, {"resource_meta": resource_meta})
         return _as_v2(res, v2.GetTaskMetricsResponse)
 
     async def get_logs(self, resource_meta: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         """The flytekit connector's v1 ``GetTaskLogsResponse``, as v2 (flytekit returns one)."""
-        res = await _call(self.flytekit_connector.get_logs, resource_meta=resource_meta)
+        res = await _FLYTEKIT.call(self.flytekit_connector.get_logs, {"resource_meta": resource_meta})
         return _as_v2(res, v2.GetTaskLogsResponse)
 
 
-class FlytekitSyncAdapter(SyncConnector):
+class FlytekitSyncAdapter(_Wrapped, SyncConnector):
     """A flytekit ``SyncConnectorBase`` as a hub ``SyncConnector``.
 
     Args:
         connector: The flytekit connector instance.
     """
-
-    wants_literals = True
-
-    def __init__(self, connector: Any) -> None:
-        self.flytekit_connector = connector
-        self.name = str(connector.name)
-        self.task_type_name = str(connector.task_category.name)
-        self.task_type_version = int(connector.task_category.version)
 
     async def do(
         self,
@@ -159,17 +129,16 @@ class FlytekitSyncAdapter(SyncConnector):
         **kwargs: Any,
     ) -> Resource:
         """Run the flytekit connector's ``do`` and return its terminal Resource."""
-        fn = self.flytekit_connector.do
-        extra = dict(kwargs)
         # flytekit's sync service never passes the execution metadata; a connector that declares it
         # (or takes **kwargs) gets it here, which is what flyteorg/flyte#3824 asked for.
-        extra["task_execution_metadata"] = metadata_to_flytekit(task_execution_metadata)
-        res = await _call(
-            fn,
-            task_template=template_to_flytekit(task_template),
-            inputs=inputs_to_flytekit(inputs, task_template),
-            output_prefix=output_prefix,
-            **_extra(fn, extra),
+        res = await _FLYTEKIT.task(
+            self.flytekit_connector.do,
+            task_template,
+            output_prefix,
+            inputs,
+            task_execution_metadata,
+            kwargs,
+            metadata_is_extra=True,
         )
         return await resource_from_flytekit(res, f"connector {self.name!r}")
 

@@ -1,5 +1,6 @@
 """Calling one connector method: kwargs filtering, thread hop for plain functions, the deadline and
-the mapping of whatever the connector raised onto the error table.
+the mapping of whatever the connector raised onto the error table. ``SdkCalls``: the same one level
+down, how an SDK adapter calls the wrapped SDK connector as that SDK's own server would.
 
 This runs in the gRPC handler's own task (never a detached one), so a client's cancellation reaches
 the connector's coroutine as ``CancelledError``.
@@ -11,9 +12,11 @@ import asyncio
 import inspect
 import logging
 import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from modern.errors import BridgeError, ConnectorError, DeadlineError, UnimplementedError
+from modern.errors import BridgeError, ConnectorError, ConnectorNotFoundError, DeadlineError, UnimplementedError
 from modern.registry import ConnectorEntry
 
 log = logging.getLogger("modern.hub")
@@ -118,4 +121,93 @@ class _OwnTimeout(Exception):
     """Marks a ``TimeoutError`` raised by the connector itself inside our deadline scope."""
 
 
-__all__ = ["connector_failure", "invoke", "scrub", "select_kwargs"]
+def declared_kwargs(fn: Any, extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The keywords of ``extra`` that ``fn`` declares; all of them if it takes ``**kwargs``."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return dict(extra)
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return dict(extra)
+    return {k: v for k, v in extra.items() if k in params}
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _same_inputs(inputs: Any, template: Any) -> Any:
+    return inputs
+
+
+@dataclass(frozen=True)
+class SdkCalls:
+    """How one SDK's own connector server calls a connector, for the adapter wrapping that SDK's connectors.
+
+    Attributes:
+        template: The hub's v2 task template -> the ``task_template`` the SDK's server passes.
+        inputs: (the inputs as the hub passed them, the v2 template) -> the ``inputs`` it passes; may
+            return an awaitable.
+        metadata: The hub's v2 ``TaskExecutionMetadata`` (or None) -> the ``task_execution_metadata``.
+        threads: Run a method that is not a coroutine function in a worker thread and await what it
+            returns (flytekit's ``mirror_async_methods``); else call the method and await it.
+        only_declared: Pass the extra keywords (v2 connection secrets/configs) only as far as the
+            method declares them or takes ``**kwargs``; else pass them all.
+    """
+
+    template: Callable[[Any], Any] = _same
+    inputs: Callable[[Any, Any], Any] = _same_inputs
+    metadata: Callable[[Any], Any] = _same
+    threads: bool = False
+    only_declared: bool = False
+
+    async def call(self, fn: Any, kwargs: dict[str, Any], extra: Mapping[str, Any] | None = None) -> Any:
+        """``fn(**kwargs, **extra)`` as the SDK's server calls it.
+
+        Raises:
+            ConnectorNotFoundError: The SDK's own "no such connector" (a connector that delegates by
+                task type), which is NOT_FOUND rather than a connector failure.
+        """
+        if extra:
+            kwargs = dict(kwargs, **(declared_kwargs(fn, extra) if self.only_declared else extra))
+        try:
+            if not self.threads or inspect.iscoroutinefunction(fn):
+                return await fn(**kwargs)
+            result = await asyncio.to_thread(fn, **kwargs)
+            return await result if inspect.isawaitable(result) else result
+        except Exception as exc:
+            if type(exc).__name__ == "FlyteConnectorNotFound":
+                raise ConnectorNotFoundError(str(exc)[:200]) from None
+            raise
+
+    async def task(
+        self,
+        fn: Any,
+        task_template: Any,
+        output_prefix: str,
+        inputs: Any,
+        task_execution_metadata: Any,
+        extra: Mapping[str, Any],
+        *,
+        metadata_is_extra: bool = False,
+    ) -> Any:
+        """Call a ``create``/``do`` with the SDK server's arguments: converted template, inputs and
+        metadata, the output prefix, and the extra keywords.
+
+        Args:
+            metadata_is_extra: Pass the metadata as one of the extra keywords (flytekit's sync service
+                passes none, so only a ``do`` that declares it or takes ``**kwargs`` gets it).
+        """
+        kwargs = {"task_template": self.template(task_template)}
+        values = self.inputs(inputs, task_template)
+        kwargs["inputs"] = await values if inspect.isawaitable(values) else values
+        kwargs["output_prefix"] = output_prefix
+        metadata = self.metadata(task_execution_metadata)
+        if metadata_is_extra:
+            extra = {**extra, "task_execution_metadata": metadata}
+        else:
+            kwargs["task_execution_metadata"] = metadata
+        return await self.call(fn, kwargs, extra)
+
+
+__all__ = ["SdkCalls", "connector_failure", "declared_kwargs", "invoke", "scrub", "select_kwargs"]

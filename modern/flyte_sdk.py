@@ -27,8 +27,9 @@ from typing import Any
 
 from google.protobuf.message import Message
 
+from modern._invoke import SdkCalls
 from modern.connector import AsyncConnector, Resource, ResourceMeta
-from modern.errors import ConnectorNotFoundError, InvalidRequestError
+from modern.errors import InvalidRequestError
 from modern.registry import ConnectorRegistry, default_registry
 from translators._gen import v2_core_literals, v2_task_common, v2_types
 from translators.errors import TranslationError
@@ -143,9 +144,8 @@ async def resource_from_sdk(resource: Any) -> Any:
     return await get_resource_proto(resource)
 
 
-def _not_found(exc: Exception) -> None:
-    if type(exc).__name__ == "FlyteConnectorNotFound":
-        raise ConnectorNotFoundError(str(exc)[:200]) from None
+# How c0 calls a connector: the v2 template and metadata untouched, native inputs, every extra keyword.
+_SDK = SdkCalls(inputs=native_inputs)
 
 
 class FlyteSdkAdapter(AsyncConnector):
@@ -173,35 +173,18 @@ class FlyteSdkAdapter(AsyncConnector):
         **kwargs: Any,
     ) -> ResourceMeta:
         """The connector's ``create`` with c0's arguments (native inputs, connection kwargs)."""
-        values = await native_inputs(inputs, task_template)
-        try:
-            return await self.sdk_connector.create(
-                task_template=task_template,
-                inputs=values,
-                output_prefix=output_prefix,
-                task_execution_metadata=task_execution_metadata,
-                **kwargs,
-            )
-        except Exception as exc:
-            _not_found(exc)
-            raise
+        return await _SDK.task(
+            self.sdk_connector.create, task_template, output_prefix, inputs, task_execution_metadata, kwargs
+        )
 
     async def get(self, resource_meta: Any, **kwargs: Any) -> Any:
         """The connector's ``get``; native outputs encoded by flyte-sdk."""
-        try:
-            res = await self.sdk_connector.get(resource_meta=resource_meta, **kwargs)
-        except Exception as exc:
-            _not_found(exc)
-            raise
+        res = await _SDK.call(self.sdk_connector.get, {"resource_meta": resource_meta}, kwargs)
         return await resource_from_sdk(res)
 
     async def delete(self, resource_meta: Any, **kwargs: Any) -> None:
         """The connector's ``delete``."""
-        try:
-            await self.sdk_connector.delete(resource_meta=resource_meta, **kwargs)
-        except Exception as exc:
-            _not_found(exc)
-            raise
+        await _SDK.call(self.sdk_connector.delete, {"resource_meta": resource_meta}, kwargs)
 
     async def get_metrics(self, resource_meta: Any, **kwargs: Any) -> Any:
         """The connector's ``get_metrics`` (c0 passes only the meta)."""

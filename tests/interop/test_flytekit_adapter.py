@@ -85,6 +85,23 @@ async def test_async_adapter_runs_blocking_methods_and_keeps_its_meta() -> None:
     assert isinstance(logs, v2.GetTaskLogsResponse)
 
 
+async def test_sync_adapter_passes_only_the_keywords_do_declares() -> None:
+    class Strict(fk.DoubleSync):
+        async def do(self, task_template, output_prefix, inputs=None, api_key=None):
+            fk.CALLS.append(("do", {"inputs": inputs, "api_key": api_key}))
+            return await super().do(task_template, output_prefix, inputs)
+
+    fk.CALLS.clear()
+    meta = v2.TaskExecutionMetadata(namespace="ns")
+    res = await adapt(Strict()).do(
+        int_template(fk.SYNC_TYPE), "s3://out", inputs=int_inputs(2), task_execution_metadata=meta, api_key="k", other=1
+    )
+    assert res.phase == PHASE.SUCCEEDED and output_y(res) == 4
+    # The declared connection keyword arrives; the undeclared one and the execution metadata do not.
+    assert fk.CALLS[0] == ("do", {"inputs": fk.CALLS[0][1]["inputs"], "api_key": "k"})
+    assert set(fk.CALLS[1][1]) == {"task_template", "inputs"}
+
+
 async def test_flytekit_not_found_becomes_not_found() -> None:
     from flytekit.exceptions.system import FlyteConnectorNotFound
 
