@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from google.protobuf import unknown_fields
 
+from translators._fixups import order_named
 from translators._gen import v1, v2, v2_task_common
 from translators._pair import MARKER_FIELD, encode_varint, parse
 from translators.errors import TranslationError
@@ -43,10 +44,9 @@ def execute_task_sync_requests_to_v2(requests: Iterable[v1.ExecuteTaskSyncReques
             if have_inputs:
                 raise SyncStreamError(f"message {i}: a second inputs message")
             have_inputs = True
-            out.inputs.CopyFrom(parse(v2_task_common.Inputs, req.inputs.SerializeToString()))
+            # v1 LiteralMap bytes are v2 Inputs bytes: merged straight into the (empty) inputs
+            out.inputs.MergeFromString(req.inputs.SerializeToString())
             declared = [v.key for v in out.template.interface.inputs.variables]
-            from translators._fixups import order_named
-
             order_named(out.inputs, "literals", declared)
         else:
             raise SyncStreamError(f"message {i}: neither header nor inputs")

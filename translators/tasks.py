@@ -9,40 +9,53 @@ outputs by name; duplicate names going into a v1 map raise ``DuplicateNameError`
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from google.protobuf.message import Message
 
-from translators._fixups import StateFixup, TaskTypeFixup, order_named
+from translators._fixups import MapLists, SameNames, StateFixup, TaskTypeFixup, order_entries, order_named
 from translators._gen import v1, v2
 from translators._pair import Pair
 from translators.compat import check_unique_names
 
+#: The request's inputs are named exactly as its interface declares them, in that order (the common
+#: case, and then there is nothing to order): decided in C from the bytes, no name read in Python.
+_INPUTS_AS_DECLARED = SameNames.of(v2.CreateTaskRequest, ("inputs", "literals"),
+                                   ("template", "interface", "inputs", "variables"))
 
-def _order_create_inputs(m: Message) -> None:
+
+def _order_create_inputs(m: Message, data: bytes) -> None:
+    if _INPUTS_AS_DECLARED is not None and _INPUTS_AS_DECLARED(data):
+        return
     if m.HasField("inputs"):
         declared = [v.key for v in m.template.interface.inputs.variables]
         order_named(m.inputs, "literals", declared)
 
 
-def _order_resource_outputs(m: Message) -> None:
-    for res in (m.resource,) if m.HasField("resource") else ():
-        if res.HasField("outputs"):
-            order_named(res.outputs, "literals")
+_RESOURCE_OUTPUTS = attrgetter("resource.outputs.literals")  # unset: reads as empty, nothing to order
+_OUTPUTS = attrgetter("outputs.literals")
 
 
-def _order_outputs(res: Message) -> None:
-    if res.HasField("outputs"):
-        order_named(res.outputs, "literals")
+def _order_resource_outputs(m: Message, data: bytes) -> None:
+    order_entries(_RESOURCE_OUTPUTS(m))
 
 
-CREATE_TASK_REQUEST = Pair(v1.CreateTaskRequest, v2.CreateTaskRequest, check_v1=check_unique_names,
-                           order_v2=_order_create_inputs)
+def _order_outputs(res: Message, data: bytes) -> None:
+    order_entries(_OUTPUTS(res))
+
+
+def _checked(v1_cls: type[Message], v2_cls: type[Message], **kwargs: object) -> Pair:
+    """A pair whose v2 lists become v1 maps: duplicate names are an error (cheap test, exact check)."""
+    return Pair(v1_cls, v2_cls, check_v1=check_unique_names, map_lists=MapLists.of(v1_cls, v2_cls), **kwargs)
+
+
+CREATE_TASK_REQUEST = _checked(v1.CreateTaskRequest, v2.CreateTaskRequest, order_v2=_order_create_inputs)
 CREATE_TASK_RESPONSE = Pair(v1.CreateTaskResponse, v2.CreateTaskResponse)
-CREATE_REQUEST_HEADER = Pair(v1.CreateRequestHeader, v2.CreateRequestHeader, check_v1=check_unique_names)
+CREATE_REQUEST_HEADER = _checked(v1.CreateRequestHeader, v2.CreateRequestHeader)
 GET_TASK_REQUEST = Pair(v1.GetTaskRequest, v2.GetTaskRequest, fixups=[TaskTypeFixup()])
-GET_TASK_RESPONSE = Pair(v1.GetTaskResponse, v2.GetTaskResponse, fixups=[StateFixup(("resource",))],
-                         check_v1=check_unique_names, order_v2=_order_resource_outputs)
-RESOURCE = Pair(v1.Resource, v2.Resource, fixups=[StateFixup(())], check_v1=check_unique_names,
-                order_v2=_order_outputs)
+GET_TASK_RESPONSE = _checked(v1.GetTaskResponse, v2.GetTaskResponse, fixups=[StateFixup(("resource",))],
+                             order_v2=_order_resource_outputs)
+RESOURCE = _checked(v1.Resource, v2.Resource, fixups=[StateFixup(())], order_v2=_order_outputs)
 DELETE_TASK_REQUEST = Pair(v1.DeleteTaskRequest, v2.DeleteTaskRequest, fixups=[TaskTypeFixup()])
 DELETE_TASK_RESPONSE = Pair(v1.DeleteTaskResponse, v2.DeleteTaskResponse)
 
