@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 # Targets from issue 8, checked against the ratios of the same run.
@@ -67,6 +68,16 @@ OTHERS = (
 )
 
 
+def _bridge_points(plan: dict[str, Any], idx: dict) -> Iterator[tuple[str, int, str, dict[str, Any]]]:
+    """(method, concurrency, generation, median) of every measured bridge point, in table order."""
+    for method in plan["methods"]:
+        for conc in plan["concurrency"]:
+            for gen in ("v1", "v2"):
+                b = idx.get(("bridge", gen, method, conc))
+                if b is not None:
+                    yield method, conc, gen, b
+
+
 def _ratio_table(results: dict[str, Any], idx: dict) -> list[str]:
     plan = results["plan"]
     lines = [
@@ -77,19 +88,14 @@ def _ratio_table(results: dict[str, Any], idx: dict) -> list[str]:
         "| method | conc | bridge API | " + " | ".join(f"vs {h}" for _, h in OTHERS) + " | p99 / floor |",
         "|---|---|---|" + "---|" * (len(OTHERS) + 1),
     ]
-    for method in plan["methods"]:
-        for conc in plan["concurrency"]:
-            for gen in ("v1", "v2"):
-                b = idx.get(("bridge", gen, method, conc))
-                if b is None:
-                    continue
-                cells = []
-                for other, _ in OTHERS:
-                    o = _any_gen(idx, other, method, conc)
-                    cells.append(_fmt(_ratio(b["rps"], o["rps"] if o else None), 2))
-                floor = _any_gen(idx, "empty-aio", method, conc)
-                cells.append(_fmt(_ratio(b["p99_ms"], floor["p99_ms"] if floor else None), 2))
-                lines.append(f"| {method} | {conc} | {gen} | " + " | ".join(cells) + " |")
+    for method, conc, gen, b in _bridge_points(plan, idx):
+        cells = []
+        for other, _ in OTHERS:
+            o = _any_gen(idx, other, method, conc)
+            cells.append(_fmt(_ratio(b["rps"], o["rps"] if o else None), 2))
+        floor = _any_gen(idx, "empty-aio", method, conc)
+        cells.append(_fmt(_ratio(b["p99_ms"], floor["p99_ms"] if floor else None), 2))
+        lines.append(f"| {method} | {conc} | {gen} | " + " | ".join(cells) + " |")
     lines.append("")
     return lines
 
@@ -108,17 +114,12 @@ def _cpu_table(results: dict[str, Any], idx: dict) -> list[str]:
         "| method | conc | bridge API | bridge us/req | " + " | ".join(h for _, h in OTHERS) + " |",
         "|---|---|---|---|" + "---|" * len(OTHERS),
     ]
-    for method in plan["methods"]:
-        for conc in plan["concurrency"]:
-            for gen in ("v1", "v2"):
-                b = idx.get(("bridge", gen, method, conc))
-                if b is None:
-                    continue
-                cells = []
-                for other, _ in OTHERS:
-                    o = _any_gen(idx, other, method, conc)
-                    cells.append(_fmt(_ratio(o["cpu_us_per_req"] if o else None, b["cpu_us_per_req"]), 2))
-                lines.append(f"| {method} | {conc} | {gen} | {_fmt(b['cpu_us_per_req'])} | " + " | ".join(cells) + " |")
+    for method, conc, gen, b in _bridge_points(plan, idx):
+        cells = []
+        for other, _ in OTHERS:
+            o = _any_gen(idx, other, method, conc)
+            cells.append(_fmt(_ratio(o["cpu_us_per_req"] if o else None, b["cpu_us_per_req"]), 2))
+        lines.append(f"| {method} | {conc} | {gen} | {_fmt(b['cpu_us_per_req'])} | " + " | ".join(cells) + " |")
     lines.append("")
     return lines
 
