@@ -49,6 +49,11 @@ class RecordingServer:
         self.handlers.extend(handlers)
         self._server.add_generic_rpc_handlers(handlers)
 
+    @property
+    def real_server(self) -> grpc.Server:
+        """The server this stands in for (its kind decides the handlers' kind)."""
+        return self._server
+
     def __getattr__(self, name: str) -> Any:
         # Everything else (add_registered_method_handlers, ports, ...) goes to the real server.
         return getattr(self._server, name)

@@ -47,7 +47,10 @@ def _add_serve_flags(p: argparse.ArgumentParser) -> None:
     own = p.add_argument_group("bridge flags")
     own.add_argument("--host", default="[::]", help="Address to bind. Default [::] (all).")
     own.add_argument("--threads", type=_positive_int, default=128,
-                     help="gRPC threads, i.e. calls served at once; more calls wait in a queue. Default 128.")
+                     help="With --server-mode threads: calls served at once; more wait in a queue. Default 128.")
+    own.add_argument("--server-mode", choices=("auto", "aio", "threads"), default="auto",
+                     help="gRPC server: threads (thread pool, fastest on one core), aio (grpc.aio, better "
+                          "when free to use several cores), auto (threads when confined to one CPU). Default auto.")
     own.add_argument("--workers", type=_positive_int, default=1,
                      help="Server processes sharing the port (SO_REUSEPORT). Default 1.")
     own.add_argument("--tls-cert", type=Path, default=None, help="Server certificate chain (PEM).")

@@ -8,7 +8,9 @@ load balancer stops sending new work before the listener goes away.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -16,12 +18,18 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 HEALTH_SERVICE_NAME: str = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
 
 
+async def _done(result: Any) -> None:
+    # The aio servicer's methods are coroutines; the thread-pool one's return at once.
+    if inspect.isawaitable(result):
+        await result
+
+
 class BridgeHealth:
     """Owns the ``HealthServicer`` and the list of services it reports on."""
 
-    def __init__(self) -> None:
-        """Create the servicer; nothing is SERVING until :meth:`serving` is called."""
-        self.servicer = health.HealthServicer()
+    def __init__(self, aio: bool = False) -> None:
+        """Create the servicer (for a ``grpc.aio`` server if ``aio``); nothing is SERVING until :meth:`serving`."""
+        self.servicer = health.aio.HealthServicer() if aio else health.HealthServicer()
         self._services: list[str] = [""]
         self.draining = False
 
@@ -33,7 +41,7 @@ class BridgeHealth:
         """
         health_pb2_grpc.add_HealthServicer_to_server(self.servicer, server)
 
-    def not_serving_yet(self, services: Iterable[str]) -> None:
+    async def not_serving_yet(self, services: Iterable[str]) -> None:
         """Report NOT_SERVING for ``""`` and ``services`` (before connectors are loaded).
 
         Args:
@@ -41,19 +49,19 @@ class BridgeHealth:
         """
         self._services = ["", *dict.fromkeys(services), HEALTH_SERVICE_NAME]
         for name in self._services:
-            self.servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+            await _done(self.servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING))
         # The health service itself answers from the start.
-        self.servicer.set(HEALTH_SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+        await _done(self.servicer.set(HEALTH_SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING))
 
-    def serving(self) -> None:
+    async def serving(self) -> None:
         """Report SERVING for ``""`` and every registered service."""
         for name in self._services:
-            self.servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+            await _done(self.servicer.set(name, health_pb2.HealthCheckResponse.SERVING))
 
-    def drain(self) -> None:
+    async def drain(self) -> None:
         """Report NOT_SERVING for everything, permanently (the server is shutting down)."""
         self.draining = True
-        self.servicer.enter_graceful_shutdown()
+        await _done(self.servicer.enter_graceful_shutdown())
 
     @property
     def services(self) -> list[str]:

@@ -127,6 +127,7 @@ async def _serve(args: argparse.Namespace, credentials: grpc.ServerCredentials |
         port=args.port,
         worker=args.worker,
         threads=args.threads,
+        mode=args.server_mode,
         max_message_bytes=args.max_message_bytes,
         grace=args.grace,
         reflection=args.reflection,

@@ -1,7 +1,6 @@
 """Assemble the one gRPC server: both generations, health and reflection on one port.
 
-``build_server(hub, options)`` registers, on a single thread-pool ``grpc.server`` whose handlers run
-the connectors' coroutines on one event loop (:class:`modern.face.LoopRunner`):
+``build_server(hub, options)`` registers, on a single gRPC server:
 
 - the three v1 services (``legacy.add_to_server``): AsyncAgentService, SyncAgentService,
   AgentMetadataService;
@@ -14,17 +13,26 @@ core's default would answer pings more often than every 5 minutes with a ``too_m
 GOAWAY, which kills a long GetTask. The life cycle (signals, grace, timeout) is in
 :mod:`bridge.runtime`.
 
-Why a thread pool and not ``grpc.aio`` (DESIGN.md said aio): on one core the empty thread-pool
-server answers 1.3-1.6x the requests of the empty aio one at 16-64 calls in flight, and handing the
-coroutine to the loop costs less than that gap (benchmarks/RESULTS.md, "empty grpc.server + loop
-thread"). Connectors still run as coroutines on one loop, so loop-bound clients and cancellation
-behave as under the SDKs' aio servers. ``threads`` bounds the calls served at once (more queue).
+Which server (``ServerOptions.mode``), chosen by measurement (benchmarks/RESULTS.md):
+
+- ``threads``: a thread-pool ``grpc.server`` whose handlers run the connectors' coroutines on one
+  event loop (:class:`modern.face.LoopRunner`). Confined to one core it answers 1.2-1.6x what
+  ``grpc.aio`` does at 16-64 calls in flight (the empty thread-pool server is that much faster and
+  the hand-off to the loop costs less than the gap). ``threads`` bounds the calls served at once.
+- ``aio``: one ``grpc.aio`` server, as the SDKs run. Free to use several cores, the thread-pool
+  server loses: its threads hand the GIL to each other across cores, and the same bridge answered
+  0.6-0.8x what the aio one did (benchmarks/RESULTS.md, "unpinned").
+- ``auto`` (default): ``threads`` when the process may run on one CPU only (``taskset``, a
+  Kubernetes static-CPU-manager pod with one exclusive CPU), else ``aio``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
+import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -59,6 +67,7 @@ class ServerOptions:
     port: int = 8000
     worker: int = 10
     threads: int = 128
+    mode: str = "auto"
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     grace: float = 20.0
     reflection: bool = True
@@ -99,7 +108,7 @@ def channel_options(options: ServerOptions) -> list[tuple[str, Any]]:
 class BridgeServer:
     """A built, not yet started, bridge server."""
 
-    server: grpc.Server
+    server: Any  # grpc.Server or grpc.aio.Server
     health: BridgeHealth
     hub: Any
     port: int
@@ -108,9 +117,9 @@ class BridgeServer:
 
     async def start(self) -> None:
         """Start listening and report SERVING for every service."""
-        self.health.not_serving_yet(self.service_names)
-        self.server.start()
-        self.health.serving()
+        await self.health.not_serving_yet(self.service_names)
+        await _done(self.server.start())
+        await self.health.serving()
         log.info(
             "serving %d services on port %d (%s)",
             len(self.service_names), self.port, "TLS" if self.secure else "plaintext",
@@ -122,25 +131,46 @@ class BridgeServer:
         Args:
             grace: Seconds in-flight calls may still run; None waits for them without limit.
         """
-        self.health.drain()
+        await self.health.drain()
         # The hub answers calls that still arrive on open connections with UNAVAILABLE.
         start_draining = getattr(self.hub, "start_draining", None)
         if callable(start_draining):
             start_draining()
-        # Poll rather than block: the calls being drained need this loop to finish (and a thread
-        # of the default executor may be taken by blocking connector work).
         stopped = self.server.stop(grace)
-        while not stopped.is_set():
-            await asyncio.sleep(0.02)
+        if isinstance(stopped, threading.Event):
+            # Poll rather than block: the calls being drained need this loop to finish (and a
+            # thread of the default executor may be taken by blocking connector work).
+            while not stopped.is_set():
+                await asyncio.sleep(0.02)
+        else:
+            await stopped
 
 
-def _add_v1(server: Any, hub: Any, runner: LoopRunner) -> None:
+async def _done(result: Any) -> None:
+    if inspect.isawaitable(result):
+        await result
+
+
+def resolve_mode(mode: str) -> str:
+    """``aio`` or ``threads`` for ``mode`` (``auto``: threads only when confined to one CPU)."""
+    if mode in ("aio", "threads"):
+        return mode
+    if mode != "auto":
+        raise ValueError(f"unknown server mode {mode!r} (auto, aio, threads)")
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cpus = os.cpu_count() or 2
+    return "threads" if cpus == 1 else "aio"
+
+
+def _add_v1(server: Any, hub: Any, runner: LoopRunner | None) -> None:
     import legacy
 
     legacy.add_to_server(server, hub, runner)
 
 
-def _add_v2(server: Any, hub: Any, runner: LoopRunner) -> None:
+def _add_v2(server: Any, hub: Any, runner: LoopRunner | None) -> None:
     import modern
 
     modern.add_to_server(server, hub, runner)
@@ -160,11 +190,13 @@ def build_server(hub: Any, options: ServerOptions | None = None) -> BridgeServer
         RuntimeError: When the address cannot be bound.
     """
     options = options or ServerOptions()
-    server = grpc.server(
-        ThreadPoolExecutor(max_workers=max(1, options.threads), thread_name_prefix="bridge-grpc"),
-        options=channel_options(options),
-    )
-    runner = LoopRunner()
+    server: Any
+    runner: LoopRunner | None
+    if resolve_mode(options.mode) == "threads":
+        pool = ThreadPoolExecutor(max_workers=max(1, options.threads), thread_name_prefix="bridge-grpc")
+        server, runner = grpc.server(pool, options=channel_options(options)), LoopRunner()
+    else:
+        server, runner = grpc.aio.server(options=channel_options(options)), None
     _add_v1(server, hub, runner)
     recorder = RecordingServer(server)
     _add_v2(recorder, hub, runner)
@@ -172,7 +204,7 @@ def build_server(hub: Any, options: ServerOptions | None = None) -> BridgeServer
     if options.beta_names:
         server.add_generic_rpc_handlers((AliasHandler(BETA_SERVICE_NAMES, recorder.handlers),))
         names.extend(BETA_SERVICE_NAMES)
-    health = BridgeHealth()
+    health = BridgeHealth(aio=runner is None)
     health.add_to_server(server)
     if options.reflection:
         # Beta aliases have no descriptors of their own, so only real names are reflected.

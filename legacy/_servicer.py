@@ -18,7 +18,7 @@ from typing import Any
 import grpc
 
 import translators as tr
-from modern.face import LoopRunner, generic_handler, unary, unary_stream
+from modern.face import AUTO, LoopRunner, generic_handler, runner_for, unary, unary_stream
 from modern.hub import Hub
 from translators._gen import v1, v1_core_execution, v1_service, v2, v2_core_execution
 
@@ -99,7 +99,7 @@ def _agent(group: Any) -> v1.Agent:
     return tr.connector_to_v1(group.connector, mark=False, is_sync=group.is_sync)
 
 
-def async_handlers(hub: Hub, render: V1Renderers, runner: LoopRunner) -> dict[str, Any]:
+def async_handlers(hub: Hub, render: V1Renderers, runner: LoopRunner | None) -> dict[str, Any]:
     """The AsyncAgentService method handlers."""
 
     async def logs(request: v2.GetTaskLogsRequest, timeout: float | None = None) -> AsyncIterator[Any]:
@@ -116,7 +116,7 @@ def async_handlers(hub: Hub, render: V1Renderers, runner: LoopRunner) -> dict[st
     }
 
 
-def metadata_handlers(hub: Hub, runner: LoopRunner) -> dict[str, Any]:
+def metadata_handlers(hub: Hub, runner: LoopRunner | None) -> dict[str, Any]:
     """The AgentMetadataService method handlers (Agents computed from the registry)."""
 
     def list_agents(_request: Any) -> v1.ListAgentsResponse:
@@ -136,14 +136,15 @@ def metadata_handlers(hub: Hub, runner: LoopRunner) -> dict[str, Any]:
 
 
 def add_to_server(
-    server: grpc.Server, hub: Hub, runner: LoopRunner | None = None, *, retryable_as_permanent: bool = False
+    server: Any, hub: Hub, runner: Any = AUTO, *, retryable_as_permanent: bool = False
 ) -> tuple[str, ...]:
-    """Register the three v1 services of ``hub`` on a thread-pool ``grpc.server``.
+    """Register the three v1 services of ``hub`` on a ``grpc.aio`` or thread-pool ``grpc.server``.
 
     Args:
-        server: A not yet started ``grpc.Server``.
+        server: A not yet started server of either kind.
         hub: The hub to answer from (the same one the v2 faces use).
-        runner: The loop connectors run on (default: the running loop, else one of its own).
+        runner: Default: none for ``grpc.aio``; for a thread-pool server, a ``LoopRunner`` on the
+            running loop (else one of its own).
         retryable_as_permanent: Send RETRYABLE_FAILED as FAILED (propellers before 1.16).
 
     Returns:
@@ -152,7 +153,7 @@ def add_to_server(
     from legacy._servicer_sync import sync_handlers
 
     render = V1Renderers(retryable_as_permanent)
-    runner = runner or LoopRunner()
+    runner = runner_for(server, runner)
     server.add_generic_rpc_handlers(
         [
             generic_handler(ASYNC_SERVICE, async_handlers(hub, render, runner)),

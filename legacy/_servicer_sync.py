@@ -9,45 +9,33 @@ inputs). The hub runs a sync connector's ``do`` or emulates one with create and 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import grpc
-
 import translators as tr
-from modern.face import LoopRunner, abort, identity, parser
+from modern.face import LoopRunner, parser, stream_one
 from modern.hub import Hub
 from translators._gen import v1
 
 _parse_part = parser(v1.ExecuteTaskSyncRequest)
 
 
-def sync_handlers(hub: Hub, render: Any, runner: LoopRunner) -> dict[str, Any]:
+def sync_handlers(hub: Hub, render: Any, runner: LoopRunner | None) -> dict[str, Any]:
     """The SyncAgentService method handlers.
 
     Args:
         hub: The hub.
         render: The face's ``V1Renderers`` (for phase/state/agent_error and its options).
-        runner: The loop connectors run on.
+        runner: A ``LoopRunner`` for a thread-pool server, None for ``grpc.aio``.
     """
 
-    def execute(requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[bytes]:
-        try:
-            parts = [_parse_part(raw) for raw in requests]
-            request = tr.execute_task_sync_requests_to_v2(parts)
-            resource = runner.run(hub.execute_sync(request, timeout=context.time_remaining()), context)
-            reply = v1.ExecuteTaskSyncResponse(
-                header=v1.ExecuteTaskSyncResponseHeader(resource=render.resource(resource))
-            )
-            yield reply.SerializeToString()
-        except Exception as exc:
-            abort(context, exc)
+    def fold(raws: list[bytes]) -> Any:
+        return tr.execute_task_sync_requests_to_v2([_parse_part(raw) for raw in raws])
 
-    return {
-        "ExecuteTaskSync": grpc.stream_stream_rpc_method_handler(
-            execute, request_deserializer=identity, response_serializer=identity
-        )
-    }
+    def reply(resource: Any) -> bytes:
+        header = v1.ExecuteTaskSyncResponseHeader(resource=render.resource(resource))
+        return v1.ExecuteTaskSyncResponse(header=header).SerializeToString()
+
+    return {"ExecuteTaskSync": stream_one(hub.execute_sync, fold, reply, runner)}
 
 
 __all__ = ["sync_handlers"]

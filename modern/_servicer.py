@@ -10,7 +10,7 @@ from typing import Any
 
 import grpc
 
-from modern.face import LoopRunner, generic_handler, parser, serialize, unary, unary_stream
+from modern.face import AUTO, LoopRunner, generic_handler, parser, runner_for, serialize, unary, unary_stream
 from modern.hub import Hub
 from translators._gen import v2, v2_service
 
@@ -21,7 +21,7 @@ SERVICE_NAMES = (ASYNC_SERVICE, METADATA_SERVICE)
 
 def handlers(
     hub: Hub,
-    runner: LoopRunner | None = None,
+    runner: LoopRunner | None,
     async_service: str = ASYNC_SERVICE,
     metadata_service: str = METADATA_SERVICE,
 ) -> list[Any]:
@@ -29,14 +29,13 @@ def handlers(
 
     Args:
         hub: The hub.
-        runner: The loop connectors run on (default: see ``LoopRunner``).
+        runner: A ``LoopRunner`` for a thread-pool server, None for ``grpc.aio``.
         async_service: Full name to serve the async service under (the server may add beta names).
         metadata_service: Full name to serve the metadata service under.
 
     Returns:
         Two ``grpc.GenericRpcHandler``s.
     """
-    runner = runner or LoopRunner()
     task = {
         "CreateTask": unary(hub.create_task, parser(v2.CreateTaskRequest), serialize, runner),
         "GetTask": unary(hub.get_task, parser(v2.GetTaskRequest), serialize, runner),
@@ -51,18 +50,19 @@ def handlers(
     return [generic_handler(async_service, task), generic_handler(metadata_service, meta)]
 
 
-def add_to_server(server: grpc.Server, hub: Hub, runner: LoopRunner | None = None) -> tuple[str, ...]:
-    """Register the two v2 services of ``hub`` on a thread-pool ``grpc.server``.
+def add_to_server(server: Any, hub: Hub, runner: Any = AUTO) -> tuple[str, ...]:
+    """Register the two v2 services of ``hub`` on a ``grpc.aio`` or thread-pool ``grpc.server``.
 
     Args:
-        server: A not yet started ``grpc.Server``.
+        server: A not yet started server of either kind.
         hub: The hub to answer from.
-        runner: The loop connectors run on (default: the running loop, else one of its own).
+        runner: Default: none for ``grpc.aio``; for a thread-pool server, a ``LoopRunner`` on the
+            running loop (else one of its own).
 
     Returns:
         The full names of the services added (for health and reflection).
     """
-    server.add_generic_rpc_handlers(handlers(hub, runner))
+    server.add_generic_rpc_handlers(handlers(hub, runner_for(server, runner)))
     return SERVICE_NAMES
 
 

@@ -1,15 +1,20 @@
-"""Building blocks for the gRPC faces of both generations.
+"""Building blocks for the gRPC faces of both generations, for both kinds of gRPC server.
 
-The server is a classic ``grpc.server`` with a thread pool (measured faster than ``grpc.aio`` on one
-core: see benchmarks/RESULTS.md), while connectors are coroutines that must all share one event loop,
-as under the SDKs' own servers (a connector may keep loop-bound clients between calls). A face
-handler therefore runs in a gRPC worker thread: it parses the raw request bytes (identity
-deserializer), hands the hub's coroutine to that one loop through :class:`LoopRunner`, waits for it,
-and renders the answer to bytes there. Parsing inside the handler is what lets the v1 face read v1
-bytes straight into v2 classes and turn undecodable bytes into INVALID_ARGUMENT (a deserializer
-failure would surface as an opaque INTERNAL). ``BridgeError`` and translation errors become a status
-with a bounded detail. When gRPC ends a call early (client cancel, deadline, server stop) the
-coroutine is cancelled, so the connector sees ``CancelledError`` as it would under ``grpc.aio``.
+Each face method parses the raw request bytes itself (identity deserializer), calls the hub and
+renders the answer to bytes. Parsing inside the handler is what lets the v1 face read v1 bytes
+straight into v2 classes and turn undecodable bytes into INVALID_ARGUMENT (a deserializer failure
+would surface as an opaque INTERNAL). ``BridgeError`` and translation errors become a status with a
+bounded detail.
+
+Connectors are coroutines that all share one event loop, as under the SDKs' own servers (a connector
+may keep loop-bound clients between calls). Two servers host that loop (``bridge.server`` picks one
+by measurement):
+
+- ``grpc.aio`` (``runner=None``): handlers are coroutines on the server's own loop;
+- a thread-pool ``grpc.server`` (``runner=LoopRunner``): a handler runs in a gRPC worker thread and
+  hands the hub's coroutine to the one loop through :class:`LoopRunner`. When gRPC ends a call early
+  (client cancel, deadline, server stop) the coroutine is cancelled, so the connector sees
+  ``CancelledError`` exactly as under ``grpc.aio``.
 """
 
 from __future__ import annotations
@@ -110,28 +115,52 @@ def as_bridge_error(exc: Exception) -> BridgeError | None:
     return None
 
 
+def status_of(exc: Exception) -> tuple[grpc.StatusCode, str]:
+    """The status for an exception a handler met (unknown exceptions: INTERNAL, logged, no traceback)."""
+    err = as_bridge_error(exc)
+    if err is not None:
+        return err.code, err.details
+    log.error("unexpected error in a handler", exc_info=(type(exc), exc, exc.__traceback__))
+    return grpc.StatusCode.INTERNAL, bounded(f"internal error: {type(exc).__name__}")
+
+
 def abort(context: grpc.ServicerContext, exc: Exception) -> None:
-    """End the call with the status of ``exc`` (unknown exceptions: INTERNAL, logged, no traceback)."""
+    """End a thread-pool server's call with the status of ``exc``."""
     if isinstance(exc, CallEnded) or not context.is_active():
         # The call is over (cancelled, deadline, server stop): nobody reads this status.
         context.abort(grpc.StatusCode.CANCELLED, "call ended before the connector answered")
-    err = as_bridge_error(exc)
-    if err is None:
-        log.error("unexpected error in a handler", exc_info=(type(exc), exc, exc.__traceback__))
-        context.abort(grpc.StatusCode.INTERNAL, bounded(f"internal error: {type(exc).__name__}"))
-    else:
-        context.abort(err.code, err.details)
+    context.abort(*status_of(exc))
+
+
+async def abort_aio(context: grpc.aio.ServicerContext, exc: Exception) -> None:
+    """End a ``grpc.aio`` call with the status of ``exc``."""
+    await context.abort(*status_of(exc))
+
+
+def _method_handler(kind: Callable[..., grpc.RpcMethodHandler], handler: Any) -> grpc.RpcMethodHandler:
+    return kind(handler, request_deserializer=identity, response_serializer=identity)
 
 
 def unary(
-    call: Callable[..., Any], parse: Parse, render: Render, runner: LoopRunner, deadline: bool = True
+    call: Callable[..., Any], parse: Parse, render: Render, runner: LoopRunner | None, deadline: bool = True
 ) -> grpc.RpcMethodHandler:
     """A unary-unary handler: ``render(call(parse(raw), timeout=...))``.
 
-    With ``deadline`` the call is a coroutine function run on ``runner``'s loop and given the seconds
-    left of the call's deadline; without it a plain function answered in the worker thread itself
-    (the metadata methods: no loop hop at all).
+    With ``deadline`` the call is a coroutine function given the seconds left of the call's deadline;
+    without it a plain function (the metadata methods), answered in place, never on the loop.
     """
+    if runner is None:
+
+        async def aio_handler(raw: bytes, context: grpc.aio.ServicerContext) -> bytes:
+            try:
+                request = parse(raw)
+                answer = await call(request, timeout=context.time_remaining()) if deadline else call(request)
+                return render(answer)
+            except Exception as exc:
+                await abort_aio(context, exc)
+                raise  # unreachable: abort raises
+
+        return _method_handler(grpc.unary_unary_rpc_method_handler, aio_handler)
 
     def handler(raw: bytes, context: grpc.ServicerContext) -> bytes:
         try:
@@ -145,13 +174,24 @@ def unary(
             abort(context, exc)
             raise  # unreachable: abort raises
 
-    return grpc.unary_unary_rpc_method_handler(handler, request_deserializer=identity, response_serializer=identity)
+    return _method_handler(grpc.unary_unary_rpc_method_handler, handler)
 
 
 def unary_stream(
-    call: Callable[..., Awaitable[AsyncIterator[Any]]], parse: Parse, render: Render, runner: LoopRunner
+    call: Callable[..., Awaitable[AsyncIterator[Any]]], parse: Parse, render: Render, runner: LoopRunner | None
 ) -> grpc.RpcMethodHandler:
     """A unary-stream handler streaming ``render(item)`` for each item the hub's stream yields."""
+    if runner is None:
+
+        async def aio_handler(raw: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+            try:
+                stream = await call(parse(raw), timeout=context.time_remaining())
+                async for item in stream:
+                    yield render(item)
+            except Exception as exc:
+                await abort_aio(context, exc)
+
+        return _method_handler(grpc.unary_stream_rpc_method_handler, aio_handler)
 
     def handler(raw: bytes, context: grpc.ServicerContext) -> Iterator[bytes]:
         stream = None
@@ -171,7 +211,48 @@ def unary_stream(
             if aclose is not None:
                 asyncio.run_coroutine_threadsafe(aclose(), runner.loop)
 
-    return grpc.unary_stream_rpc_method_handler(handler, request_deserializer=identity, response_serializer=identity)
+    return _method_handler(grpc.unary_stream_rpc_method_handler, handler)
+
+
+def stream_one(
+    call: Callable[..., Awaitable[Any]], parse_all: Callable[[list[bytes]], Any], render: Render,
+    runner: LoopRunner | None,
+) -> grpc.RpcMethodHandler:
+    """A stream-stream handler that reads the whole request stream, then answers with one message."""
+    if runner is None:
+
+        async def aio_handler(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+            try:
+                request = parse_all([raw async for raw in requests])
+                yield render(await call(request, timeout=context.time_remaining()))
+            except Exception as exc:
+                await abort_aio(context, exc)
+
+        return _method_handler(grpc.stream_stream_rpc_method_handler, aio_handler)
+
+    def handler(requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[bytes]:
+        try:
+            request = parse_all(list(requests))
+            yield render(runner.run(call(request, timeout=context.time_remaining()), context))
+        except Exception as exc:
+            abort(context, exc)
+
+    return _method_handler(grpc.stream_stream_rpc_method_handler, handler)
+
+
+AUTO: Any = "auto"
+"""``add_to_server``'s default runner: whatever the server's kind needs (see :func:`runner_for`)."""
+
+
+def runner_for(server: Any, runner: Any = AUTO) -> LoopRunner | None:
+    """The runner handlers on ``server`` need: None for ``grpc.aio``, else one on the current loop.
+
+    An explicit ``runner`` (a ``LoopRunner`` or None) is returned as it is.
+    """
+    if runner is not AUTO:
+        return runner
+    real = getattr(server, "real_server", server)
+    return None if isinstance(real, grpc.aio.Server) else LoopRunner()
 
 
 def generic_handler(service: str, methods: dict[str, Any]) -> grpc.GenericRpcHandler:
@@ -183,6 +264,11 @@ __all__ = [
     "CallEnded",
     "LoopRunner",
     "abort",
+    "AUTO",
+    "abort_aio",
+    "runner_for",
+    "status_of",
+    "stream_one",
     "as_bridge_error",
     "generic_handler",
     "identity",

@@ -21,6 +21,8 @@ from translators import _gen
 pytestmark = pytest.mark.timeout(60)
 
 PHASE = _gen.v2_core_execution.TaskExecution
+# Both servers the bridge can run (bridge.server.resolve_mode picks one by CPU affinity).
+MODES = pytest.mark.parametrize("mode", ["aio", "threads"])
 
 
 @dataclass
@@ -44,11 +46,11 @@ class _Sleepy(modern.AsyncConnector):
         return None
 
 
-def _sync(fn: Callable[[], Awaitable[None]]) -> Callable[[], None]:
+def _sync(fn: Callable[..., Awaitable[None]]) -> Callable[..., None]:
     # No pytest-asyncio in the project: run each async test in its own event loop.
     @functools.wraps(fn)
-    def run() -> None:
-        asyncio.run(fn())
+    def run(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(fn(*args, **kwargs))
 
     return run
 
@@ -83,9 +85,10 @@ async def _long_call_with_pings(port: int) -> Any:
         return await _gen.v2_grpc.AsyncConnectorServiceStub(ch).GetTask(_slow_get(7.0), timeout=20)
 
 
+@MODES
 @_sync
-async def test_keepalive_pings_during_a_long_call_are_accepted() -> None:
-    bridge = build_server(_hub(), ServerOptions(host="127.0.0.1", port=0, reflection=False))
+async def test_keepalive_pings_during_a_long_call_are_accepted(mode: str) -> None:
+    bridge = build_server(_hub(), ServerOptions(host="127.0.0.1", port=0, reflection=False, mode=mode))
     await bridge.start()
     try:
         resp = await _long_call_with_pings(bridge.port)
@@ -109,9 +112,10 @@ async def test_control_default_server_options_reject_those_pings() -> None:
         await stop_server(server, 0)
 
 
+@MODES
 @_sync
-async def test_drain_reports_not_serving_and_refuses_new_work() -> None:
-    bridge = build_server(_hub(), ServerOptions(host="127.0.0.1", port=0, reflection=False))
+async def test_drain_reports_not_serving_and_refuses_new_work(mode: str) -> None:
+    bridge = build_server(_hub(), ServerOptions(host="127.0.0.1", port=0, reflection=False, mode=mode))
     await bridge.start()
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{bridge.port}") as ch:
@@ -133,13 +137,14 @@ async def test_drain_reports_not_serving_and_refuses_new_work() -> None:
         await bridge.stop(0)
 
 
+@MODES
 @_sync
-async def test_taken_port_fails_loudly_without_reuse_port() -> None:
-    first = build_server(_hub(), ServerOptions(host="127.0.0.1", port=0, reflection=False))
+async def test_taken_port_fails_loudly_without_reuse_port(mode: str) -> None:
+    first = build_server(_hub(), ServerOptions(host="127.0.0.1", port=0, reflection=False, mode=mode))
     await first.start()
     try:
         with pytest.raises(RuntimeError, match="cannot listen"):
-            build_server(_hub(), ServerOptions(host="127.0.0.1", port=first.port, reflection=False))
+            build_server(_hub(), ServerOptions(host="127.0.0.1", port=first.port, reflection=False, mode=mode))
     finally:
         await first.stop(0)
 
@@ -188,14 +193,15 @@ def _loop_bound_get(seconds: float) -> Any:
     )
 
 
+@MODES
 @_sync
-async def test_connector_coroutines_share_the_server_loop_across_threads() -> None:
+async def test_connector_coroutines_share_the_server_loop_across_threads(mode: str) -> None:
     # The gRPC handlers run in a thread pool; every connector coroutine must still run on the one
     # loop the server was built in (an asyncio.Lock reused from another loop raises RuntimeError).
     connector = _LoopBound()
     registry = modern.ConnectorRegistry()
     registry.register(connector)
-    bridge = build_server(modern.Hub(registry, metrics=False), ServerOptions(host="127.0.0.1", port=0, reflection=False, threads=3))
+    bridge = build_server(modern.Hub(registry, metrics=False), ServerOptions(host="127.0.0.1", port=0, reflection=False, threads=3, mode=mode))
     await bridge.start()
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{bridge.port}") as ch:
@@ -208,12 +214,13 @@ async def test_connector_coroutines_share_the_server_loop_across_threads() -> No
         await bridge.stop(0)
 
 
+@MODES
 @_sync
-async def test_client_cancel_and_deadline_cancel_the_connector_coroutine() -> None:
+async def test_client_cancel_and_deadline_cancel_the_connector_coroutine(mode: str) -> None:
     connector = _LoopBound()
     registry = modern.ConnectorRegistry()
     registry.register(connector)
-    bridge = build_server(modern.Hub(registry, metrics=False), ServerOptions(host="127.0.0.1", port=0, reflection=False))
+    bridge = build_server(modern.Hub(registry, metrics=False), ServerOptions(host="127.0.0.1", port=0, reflection=False, mode=mode))
     await bridge.start()
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{bridge.port}") as ch:
@@ -233,3 +240,29 @@ async def test_client_cancel_and_deadline_cancel_the_connector_coroutine() -> No
         assert connector.cancelled == 2
     finally:
         await bridge.stop(0)
+
+
+def test_auto_mode_follows_cpu_affinity(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bridge.server import resolve_mode
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {1})
+    assert resolve_mode("auto") == "threads"
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+    assert resolve_mode("auto") == "aio"
+    assert resolve_mode("threads") == "threads" and resolve_mode("aio") == "aio"
+    with pytest.raises(ValueError, match="unknown server mode"):
+        resolve_mode("fast")
+
+
+@_sync
+async def test_built_server_kind_follows_the_mode() -> None:
+    for mode, kind in (("aio", grpc.aio.Server), ("threads", grpc.Server)):
+        bridge = build_server(_hub(), ServerOptions(host="127.0.0.1", port=0, reflection=False, mode=mode))
+        await bridge.start()
+        try:
+            assert isinstance(bridge.server, kind) and (mode == "threads") != isinstance(bridge.server, grpc.aio.Server)
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{bridge.port}") as ch:
+                resp = await _gen.v2_grpc.AsyncConnectorServiceStub(ch).GetTask(_slow_get(0), timeout=5)
+            assert resp.resource.phase == PHASE.SUCCEEDED
+        finally:
+            await bridge.stop(0)
