@@ -77,14 +77,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="smoke run: one short repetition per point")
     p.add_argument("--servers", type=_csv, default=None,
-                   help="comma list of servers for the main tables (default all but bridge-2w, which only "
-                        "the scaling figure uses): " + ",".join(s.key for s in servers.all_specs()))
+                   help="comma list of servers to measure, in the main tables only (default: the main "
+                        "tables' servers, then the scaling and serving-mode figures): "
+                        + ",".join(s.key for s in servers.all_specs()))
     p.add_argument("--methods", type=_csv, default=runner.METHODS, help="GetTask,CreateTask")
     p.add_argument("--concurrency", type=lambda v: tuple(int(c) for c in _csv(v)), default=runner.CONCURRENCY)
     p.add_argument("--seconds", type=float, default=None, help="target seconds per measured run")
     p.add_argument("--repetitions", type=int, default=None)
     p.add_argument("--no-micro", action="store_true", help="skip the translation micro-benchmarks")
     p.add_argument("--no-scaling", action="store_true", help="skip the --workers 2 scaling figure")
+    p.add_argument("--no-modes", action="store_true", help="skip the aio / thread-pool serving figure")
     p.add_argument("--out-dir", type=Path, default=HERE, help="where RESULTS*.md and the JSON go")
     p.add_argument("--profile", action="store_true", help="profile the bridge with py-spy instead")
     p.add_argument("--render-only", type=Path, default=None, metavar="JSON",
@@ -125,23 +127,31 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         specs = [s for s in all_specs.values() if s.key in args.servers]
     else:
-        specs = [s for s in all_specs.values() if s.workers == 1]
+        specs = [s for s in all_specs.values() if s.section == "servers"]
     # The scaling figure: SO_REUSEPORT spreads whole connections over workers, so it uses 8
     # connections x 8 streams (64 in flight) for both the 1-worker and the 2-worker bridge.
-    scaling_specs = [] if args.no_scaling else [all_specs["bridge"], all_specs["bridge-2w"]]
+    # --servers limits the whole run to those servers: no scaling or modes figure then.
+    scaling_specs = [] if args.no_scaling or args.servers else [all_specs["bridge"], all_specs["bridge-2w"]]
     scaling_plan = runner.Plan(seconds=plan.seconds, repetitions=plan.repetitions, methods=plan.methods,
                                concurrency=(64,), connections=8)
+    # The serving-architecture figure: aio and thread-pool bridges, on one core and free on two, at 64
+    # streams on one connection (the pinned thread-pool point is the main table's "bridge").
+    mode_specs = [] if args.no_modes or args.servers else [s for s in all_specs.values() if s.section == "modes"]
+    mode_plan = runner.Plan(seconds=plan.seconds, repetitions=plan.repetitions, methods=plan.methods,
+                            concurrency=(64,), connections=1)
     started = time.monotonic()
-    h2 = h2load.ensure_h2load() if specs or scaling_specs else None
+    h2 = h2load.ensure_h2load() if specs or scaling_specs or mode_specs else None
     results: dict[str, Any] = {"machine": machine_info(mode, h2), "plan": plan.__dict__,
-                               "scaling_plan": scaling_plan.__dict__, "servers": [], "scaling": [], "notes": []}
-    if (specs or scaling_specs) and h2 is None:
+                               "scaling_plan": scaling_plan.__dict__, "mode_plan": mode_plan.__dict__,
+                               "servers": [], "scaling": [], "modes": [], "notes": []}
+    if (specs or scaling_specs or mode_specs) and h2 is None:
         results["notes"].append("h2load (Debian package nghttp2-client) is missing and could not be installed: "
                                 "all server points skipped.")
-        specs, scaling_specs = [], []
+        specs, scaling_specs, mode_specs = [], [], []
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
-        for section, section_specs, section_plan in (("servers", specs, plan), ("scaling", scaling_specs, scaling_plan)):
+        sections = (("servers", specs, plan), ("scaling", scaling_specs, scaling_plan), ("modes", mode_specs, mode_plan))
+        for section, section_specs, section_plan in sections:
             for spec in section_specs:
                 print(f"== {section}: {spec.label}, {section_plan.connections} connection(s)", flush=True)
                 try:

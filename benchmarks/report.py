@@ -212,6 +212,30 @@ def _scaling(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _modes(results: dict[str, Any]) -> list[str]:
+    """The serving-architecture figure: why --server-mode auto picks what it picks."""
+    if not results.get("modes"):
+        return []
+    idx = _index({"servers": results["servers"] + results["modes"]})
+    cols = (("bridge", "threads, one core (auto)"), ("bridge-aio", "aio, one core"),
+            ("bridge-aio-2c", "aio, free on 2 cores (auto)"), ("bridge-threads-2c", "threads, free on 2 cores"))
+    lines = ["## Serving architecture: `--server-mode` on one core and free on two", "",
+             "req/s at 64 streams on one connection (CPU us/request in brackets). *one core*: the server is "
+             "pinned to core 1 and h2load to core 0; *free on 2 cores*: the server may run on both and shares core "
+             "0 with h2load. `auto` takes the thread pool only when the process may run on one CPU: free on "
+             "several cores, its threads hand the GIL to each other across cores and it loses to `grpc.aio`.", "",
+             "| method | API | " + " | ".join(h for _, h in cols) + " |", "|---|---|" + "---|" * len(cols)]
+    for method in results["mode_plan"]["methods"]:
+        for gen in ("v1", "v2"):
+            cells = []
+            for key, _ in cols:
+                p = idx.get((key, gen, method, 64))
+                cells.append("-" if p is None else f"{_fmt(p['rps'])} ({_fmt(p['cpu_us_per_req'])})")
+            lines.append(f"| {method} | {gen} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
+
+
 def _micro(micro: dict[str, Any] | None) -> list[str]:
     if not micro:
         return ["## Translation micro-benchmarks", "", "Not run.", ""]
@@ -311,5 +335,5 @@ def render(results: dict[str, Any]) -> str:
     ]
     return "\n".join(head + _machine(results["machine"]) + _ratio_table(results, idx) + _cpu_table(results, idx)
                      + _targets(results, idx)
-                     + _absolute(results) + _scaling(results) + _micro(results.get("micro"))
+                     + _absolute(results) + _scaling(results) + _modes(results) + _micro(results.get("micro"))
                      + _notes(results)) + "\n"

@@ -44,6 +44,8 @@ class ServerSpec:
             both but never parse the request, so one generation is enough for them.
         cpus: the ``taskset`` CPU list for the server.
         workers: server worker processes (for the scaling figure).
+        section: which part of the run measures it: ``servers`` (the main tables), ``scaling`` or
+            ``modes`` (the serving-architecture figure).
     """
 
     key: str
@@ -52,6 +54,7 @@ class ServerSpec:
     generations: tuple[str, ...]
     cpus: str = "1"
     workers: int = 1
+    section: str = "servers"
 
 
 def free_port(span: int = 1) -> int:
@@ -229,6 +232,7 @@ def all_specs() -> list[ServerSpec]:
     """Every server configuration the harness knows, in table order."""
     py = sys.executable
     sdk_flags = ("--port", "{port}", "--prometheus_port", "{metrics_port}")
+    bridge = (_bin("flyte-bridge"), "serve", *sdk_flags, "--modules", "benchmarks.bench_connector")
     return [
         ServerSpec("empty-aio", "empty grpc.aio servicer",
                    (py, "-m", "benchmarks.empty_server", "--port", "{port}", "--metrics-port", "{metrics_port}"),
@@ -241,13 +245,16 @@ def all_specs() -> list[ServerSpec]:
                    (py, "-m", "benchmarks.empty_server", "--mode", "loopthread", "--workers", "128", "--port", "{port}",
                     "--metrics-port", "{metrics_port}"),
                    ("v2",)),
-        ServerSpec("bridge", "bridge (1 worker)",
-                   (_bin("flyte-bridge"), "serve", *sdk_flags, "--modules", "benchmarks.bench_connector"),
-                   ("v1", "v2")),
-        ServerSpec("bridge-2w", "bridge (--workers 2, both cores)",
-                   (_bin("flyte-bridge"), "serve", *sdk_flags, "--workers", "2",
-                    "--modules", "benchmarks.bench_connector"),
-                   ("v1", "v2"), cpus="0,1", workers=2),
+        ServerSpec("bridge", "bridge (1 worker)", bridge, ("v1", "v2")),
+        ServerSpec("bridge-2w", "bridge (--workers 2, both cores)", (*bridge, "--workers", "2"),
+                   ("v1", "v2"), cpus="0,1", workers=2, section="scaling"),
+        # The serving-architecture figure: --server-mode auto picks threads on one core (above).
+        ServerSpec("bridge-aio", "bridge --server-mode aio, one core", (*bridge, "--server-mode", "aio"),
+                   ("v1", "v2"), section="modes"),
+        ServerSpec("bridge-aio-2c", "bridge --server-mode aio, free on both cores", (*bridge, "--server-mode", "aio"),
+                   ("v1", "v2"), cpus="0,1", section="modes"),
+        ServerSpec("bridge-threads-2c", "bridge --server-mode threads, free on both cores",
+                   (*bridge, "--server-mode", "threads"), ("v1", "v2"), cpus="0,1", section="modes"),
         ServerSpec("flytekit", "flytekit pyflyte serve connector",
                    (_bin("pyflyte"), "serve", "connector", *sdk_flags,
                     "--modules", "benchmarks.flytekit_bench_connector"),
