@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -193,53 +194,52 @@ def _loop_bound_get(seconds: float) -> Any:
     )
 
 
+@contextlib.asynccontextmanager
+async def _loop_bound_stub(connector: _LoopBound, mode: str, threads: int = 8) -> AsyncIterator[Any]:
+    """A started bridge serving ``connector`` in ``mode``; yields a v2 async-service stub to it."""
+    registry = modern.ConnectorRegistry()
+    registry.register(connector)
+    options = ServerOptions(host="127.0.0.1", port=0, reflection=False, threads=threads, mode=mode)
+    bridge = build_server(modern.Hub(registry, metrics=False), options)
+    await bridge.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{bridge.port}") as ch:
+            yield _gen.v2_grpc.AsyncConnectorServiceStub(ch)
+    finally:
+        await bridge.stop(0)
+
+
 @MODES
 @_sync
 async def test_connector_coroutines_share_the_server_loop_across_threads(mode: str) -> None:
     # The gRPC handlers run in a thread pool; every connector coroutine must still run on the one
     # loop the server was built in (an asyncio.Lock reused from another loop raises RuntimeError).
     connector = _LoopBound()
-    registry = modern.ConnectorRegistry()
-    registry.register(connector)
-    bridge = build_server(modern.Hub(registry, metrics=False), ServerOptions(host="127.0.0.1", port=0, reflection=False, threads=3, mode=mode))
-    await bridge.start()
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{bridge.port}") as ch:
-            stub = _gen.v2_grpc.AsyncConnectorServiceStub(ch)
-            # 12 calls on 3 threads: 9 wait in the queue and still finish.
-            answers = await asyncio.gather(*(stub.GetTask(_loop_bound_get(0.05), timeout=20) for _ in range(12)))
-        assert [a.resource.phase for a in answers] == [PHASE.SUCCEEDED] * 12
-        assert connector.loops == {id(asyncio.get_running_loop())}
-    finally:
-        await bridge.stop(0)
+    async with _loop_bound_stub(connector, mode, threads=3) as stub:
+        # 12 calls on 3 threads (thread-pool mode): 9 wait in the queue and still finish.
+        answers = await asyncio.gather(*(stub.GetTask(_loop_bound_get(0.05), timeout=20) for _ in range(12)))
+    assert [a.resource.phase for a in answers] == [PHASE.SUCCEEDED] * 12
+    assert connector.loops == {id(asyncio.get_running_loop())}
 
 
 @MODES
 @_sync
 async def test_client_cancel_and_deadline_cancel_the_connector_coroutine(mode: str) -> None:
     connector = _LoopBound()
-    registry = modern.ConnectorRegistry()
-    registry.register(connector)
-    bridge = build_server(modern.Hub(registry, metrics=False), ServerOptions(host="127.0.0.1", port=0, reflection=False, mode=mode))
-    await bridge.start()
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{bridge.port}") as ch:
-            stub = _gen.v2_grpc.AsyncConnectorServiceStub(ch)
-            call = stub.GetTask(_loop_bound_get(30))
-            await asyncio.sleep(0.3)
-            call.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await call
-            with pytest.raises(grpc.aio.AioRpcError) as err:
-                await stub.GetTask(_loop_bound_get(30), timeout=0.5)
-            assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-            for _ in range(100):
-                if connector.cancelled == 2:
-                    break
-                await asyncio.sleep(0.05)
-        assert connector.cancelled == 2
-    finally:
-        await bridge.stop(0)
+    async with _loop_bound_stub(connector, mode) as stub:
+        call = stub.GetTask(_loop_bound_get(30))
+        await asyncio.sleep(0.3)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await stub.GetTask(_loop_bound_get(30), timeout=0.5)
+        assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        for _ in range(100):
+            if connector.cancelled == 2:
+                break
+            await asyncio.sleep(0.05)
+    assert connector.cancelled == 2
 
 
 def test_auto_mode_follows_cpu_affinity(monkeypatch: pytest.MonkeyPatch) -> None:
