@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import grpc
-
 import translators as tr
 from modern.face import AUTO, LoopRunner, generic_handler, runner_for, unary, unary_stream
 from modern.hub import Hub

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import grpc
-
 from modern.face import AUTO, LoopRunner, generic_handler, parser, runner_for, serialize, unary, unary_stream
 from modern.hub import Hub
 from translators._gen import v2, v2_service
