@@ -121,8 +121,9 @@ class BridgeServer:
         await _done(self.server.start())
         await self.health.serving()
         log.info(
-            "serving %d services on port %d (%s)",
+            "serving %d services on port %d (%s, %s server)",
             len(self.service_names), self.port, "TLS" if self.secure else "plaintext",
+            "grpc.aio" if isinstance(self.server, grpc.aio.Server) else "thread-pool",
         )
 
     async def stop(self, grace: float | None) -> None:

@@ -42,11 +42,17 @@ def _native(lit: object) -> object:
     return getattr(prim, prim.WhichOneof("value"))
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+# Both gRPC servers the bridge runs (--server-mode auto picks one by CPU affinity).
+SERVER_MODES = ["aio", "threads"]
+
+
+@pytest.fixture(scope="module", params=SERVER_MODES)
+def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     tmp = tmp_path_factory.mktemp("serve")
-    s = start_serve(tmp, "--modules", "tests.bridge.conn_slow", "tests.bridge.conn_broken")
+    s = start_serve(tmp, "--server-mode", request.param, "--modules", "tests.bridge.conn_slow", "tests.bridge.conn_broken")
     try:
+        kind = "grpc.aio" if request.param == "aio" else "thread-pool"
+        assert f"{kind} server)" in s.log(), s.log()
         yield s
     finally:
         assert s.stop() == 0, s.log()
@@ -166,8 +172,9 @@ def test_prometheus_endpoint(served: Served) -> None:
     assert "flyte_connector_requests_success_total" in body
 
 
-def test_sigterm_lets_in_flight_call_finish_then_exits_0(tmp_path: Path) -> None:
-    s = start_serve(tmp_path, "--modules", "tests.bridge.conn_slow")
+@pytest.mark.parametrize("mode", SERVER_MODES)
+def test_sigterm_lets_in_flight_call_finish_then_exits_0(tmp_path: Path, mode: str) -> None:
+    s = start_serve(tmp_path, "--server-mode", mode, "--modules", "tests.bridge.conn_slow")
     result: dict[str, object] = {}
     try:
         with channel(s.target) as ch:
