@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     # The scaling figure: SO_REUSEPORT spreads whole connections over workers, so it uses 8
     # connections x 8 streams (64 in flight) for both the 1-worker and the 2-worker bridge.
     # --servers limits the whole run to those servers: no scaling or modes figure then.
-    scaling_specs = [] if args.no_scaling or args.servers else [all_specs["bridge"], all_specs["bridge-2w"]]
+    scaling_specs = [] if args.no_scaling or args.servers else [
+        all_specs["bridge"], all_specs["bridge-2w"], all_specs["bridge-2w-pin"]]
     scaling_plan = runner.Plan(seconds=plan.seconds, repetitions=plan.repetitions, methods=plan.methods,
                                concurrency=(64,), connections=8)
     # The serving-architecture figure: aio and thread-pool bridges, on one core and free on two, at 64

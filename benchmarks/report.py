@@ -197,17 +197,21 @@ def _scaling(results: dict[str, Any]) -> list[str]:
     lines = ["## Scaling: `--workers 2` (both cores) against one worker (one core)", "",
              f"{plan['connections']} HTTP/2 connections, 64 streams in flight in all (SO_REUSEPORT spreads whole "
              "connections, never streams, over the workers). The 1-worker bridge is pinned to core 1 and h2load "
-             "to core 0; the 2-worker bridge gets cores 0 and 1, so **h2load shares core 0 with it** and the "
-             "figure understates what two dedicated cores give.", "",
-             "| method | API | 1 worker req/s | 2 workers req/s | ratio | 1 worker p99 ms | 2 workers p99 ms |",
-             "|---|---|---|---|---|---|---|"]
+             "to core 0; the 2-worker bridges get cores 0 and 1, so **h2load shares core 0 with them** and the "
+             "figure understates what two dedicated cores give. Unpinned workers run `grpc.aio` (`auto`); with "
+             "`--pin-workers` each is confined to one core and runs the thread-pool server.", "",
+             "| method | API | 1 worker req/s | 2 workers req/s | ratio | 2 pinned workers req/s | ratio | "
+             "p99 ms: 1 / 2 / 2 pinned |",
+             "|---|---|---|---|---|---|---|---|"]
     for method in plan["methods"]:
         for gen in ("v1", "v2"):
-            one, two = idx.get(("bridge", gen, method, 64)), idx.get(("bridge-2w", gen, method, 64))
-            if one or two:
+            one, two, pin = (idx.get((key, gen, method, 64)) for key in ("bridge", "bridge-2w", "bridge-2w-pin"))
+            if one or two or pin:
+                p99 = " / ".join(_fmt(p and p["p99_ms"], 1) for p in (one, two, pin))
                 lines.append(f"| {method} | {gen} | {_fmt(one and one['rps'])} | {_fmt(two and two['rps'])} | "
                              f"{_fmt(_ratio(two and two['rps'], one and one['rps']), 2)} | "
-                             f"{_fmt(one and one['p99_ms'], 2)} | {_fmt(two and two['p99_ms'], 2)} |")
+                             f"{_fmt(pin and pin['rps'])} | {_fmt(_ratio(pin and pin['rps'], one and one['rps']), 2)} | "
+                             f"{p99} |")
     lines.append("")
     return lines
 

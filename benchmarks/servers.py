@@ -247,6 +247,9 @@ def all_specs() -> list[ServerSpec]:
         ServerSpec("bridge", "bridge (1 worker)", bridge, ("v1", "v2")),
         ServerSpec("bridge-2w", "bridge (--workers 2, both cores)", (*bridge, "--workers", "2"),
                    ("v1", "v2"), cpus="0,1", workers=2, section="scaling"),
+        ServerSpec("bridge-2w-pin", "bridge (--workers 2 --pin-workers, both cores)",
+                   (*bridge, "--workers", "2", "--pin-workers"), ("v1", "v2"), cpus="0,1", workers=2,
+                   section="scaling"),
         # The serving-architecture figure: --server-mode auto picks threads on one core (above).
         ServerSpec("bridge-aio", "bridge --server-mode aio, one core", (*bridge, "--server-mode", "aio"),
                    ("v1", "v2"), section="modes"),

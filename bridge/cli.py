@@ -53,6 +53,9 @@ def _add_serve_flags(p: argparse.ArgumentParser) -> None:
                           "when free to use several cores), auto (threads when confined to one CPU). Default auto.")
     own.add_argument("--workers", type=_positive_int, default=1,
                      help="Server processes sharing the port (SO_REUSEPORT). Default 1.")
+    own.add_argument("--pin-workers", action="store_true",
+                     help="With --workers N: confine worker i to the i-th allowed CPU (dedicated cores, e.g. a "
+                          "Kubernetes pod with exclusive CPUs); pinned workers run the thread-pool server.")
     own.add_argument("--tls-cert", type=Path, default=None, help="Server certificate chain (PEM).")
     own.add_argument("--tls-key", type=Path, default=None, help="Server private key (PEM).")
     own.add_argument("--tls-client-ca", type=Path, default=None,

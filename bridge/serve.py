@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -77,6 +78,23 @@ def make_hub(registry: Any) -> Any:
     return modern.Hub(registry)
 
 
+def pin_to_one_cpu(index: int) -> int | None:
+    """Confine this process to the ``index``-th CPU it may run on (round robin); return that CPU.
+
+    A worker confined to one CPU runs the thread-pool server under ``--server-mode auto`` (the faster
+    one on one core, see bridge.server). Returns None where CPU affinity is not available.
+    """
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+        cpu = cpus[index % len(cpus)]
+        os.sched_setaffinity(0, {cpu})
+    except (AttributeError, OSError):  # not Linux, or not permitted
+        log.warning("--pin-workers: cannot set CPU affinity here; worker %d stays unpinned", index)
+        return None
+    log.info("worker %d pinned to CPU %d", index, cpu)
+    return cpu
+
+
 def serve_command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Run ``serve`` with parsed ``args``.
 
@@ -102,6 +120,8 @@ def serve_command(args: argparse.Namespace, argv: Sequence[str]) -> int:
             log.error("--workers needs a fixed --port (port 0 would give every worker its own port)")
             return 2
         return supervise(args.workers, lambda i: child_argv(argv, i), grace=args.grace)
+    if args.pin_workers and args.worker_index is not None:
+        pin_to_one_cpu(args.worker_index)
     try:
         return asyncio.run(_serve(args, credentials))
     except OSError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -243,10 +244,11 @@ def test_mutual_tls_requires_client_certificate(tmp_path: Path) -> None:
         assert s.stop() == 0
 
 
-def test_two_workers_share_the_port(tmp_path: Path) -> None:
+@pytest.mark.parametrize("pin", [False, True])
+def test_two_workers_share_the_port(tmp_path: Path, pin: bool) -> None:
     port = free_port()
     pport = free_port(consecutive=2)
-    s = start_serve(tmp_path, "--workers", "2", port=port, prometheus_port=pport)
+    s = start_serve(tmp_path, "--workers", "2", *(["--pin-workers"] if pin else []), port=port, prometheus_port=pport)
     try:
         for i in range(2):  # worker i exposes its own metrics on pport + i
             deadline = time.monotonic() + 20
@@ -265,8 +267,29 @@ def test_two_workers_share_the_port(tmp_path: Path) -> None:
                     _gen.v2.ListConnectorsRequest(), timeout=5
                 ).connectors
         assert "worker 0" in s.log() and "worker 1" in s.log()
+        if pin:  # each pinned worker is confined to one CPU, so auto runs the thread-pool server
+            assert s.log().count("thread-pool server)") == 2, s.log()
+            assert "worker 0 pinned to CPU" in s.log() and "worker 1 pinned to CPU" in s.log()
+        else:
+            assert "thread-pool server)" not in s.log() or len(os.sched_getaffinity(0)) == 1, s.log()
     finally:
         assert s.stop() == 0, s.log()
+
+
+def test_pin_to_one_cpu_round_robins_over_allowed_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bridge.serve import pin_to_one_cpu
+
+    pinned: list[set[int]] = []
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {2, 5, 7})
+    monkeypatch.setattr("os.sched_setaffinity", lambda pid, cpus: pinned.append(set(cpus)))
+    assert [pin_to_one_cpu(i) for i in range(4)] == [2, 5, 7, 2]
+    assert pinned == [{2}, {5}, {7}, {2}]
+
+    def refuse(pid: int, cpus: object) -> None:
+        raise PermissionError("not permitted")
+
+    monkeypatch.setattr("os.sched_setaffinity", refuse)
+    assert pin_to_one_cpu(0) is None
 
 
 def test_compat_command_output() -> None:
