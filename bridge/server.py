@@ -16,12 +16,12 @@ GOAWAY, which kills a long GetTask. The life cycle (signals, grace, timeout) is 
 Which server (``ServerOptions.mode``), chosen by measurement (benchmarks/RESULTS.md):
 
 - ``threads``: a thread-pool ``grpc.server`` whose handlers run the connectors' coroutines on one
-  event loop (:class:`modern.face.LoopRunner`). Confined to one core it answers 1.2-1.6x what
-  ``grpc.aio`` does at 16-64 calls in flight (the empty thread-pool server is that much faster and
-  the hand-off to the loop costs less than the gap). ``threads`` bounds the calls served at once.
+  event loop (:class:`modern.face.LoopRunner`). Confined to one core, the empty thread-pool server
+  answers 1.25-1.8x what the empty ``grpc.aio`` one does at 16-64 calls in flight, and the hand-off
+  to the loop costs less than that gap. ``threads`` bounds the calls served at once.
 - ``aio``: one ``grpc.aio`` server, as the SDKs run. Free to use several cores, the thread-pool
   server loses: its threads hand the GIL to each other across cores, and the same bridge answered
-  0.6-0.8x what the aio one did (benchmarks/RESULTS.md, "unpinned").
+  0.5-0.85x what the aio one did (benchmarks/RESULTS.md, "Serving architecture").
 - ``auto`` (default): ``threads`` when the process may run on one CPU only (``taskset``, a
   Kubernetes static-CPU-manager pod with one exclusive CPU), else ``aio``.
 """
