@@ -169,17 +169,16 @@ class Pair(Generic[V1, V2]):
     # (Written for speed: these run on every request a server translates.)
     def to_v2(self, m1: V1, *, mark: bool = True, ordered: bool = True) -> V2:
         """Translate a v1 message into its v2 counterpart (the input is not modified)."""
-        data = m1.SerializeToString()
-        if data[-6:-1] == _MARKER_TAG and data[-1] < 0x80:
-            return self._undo_to_v2(self._parse1(data[:-6]), data[-1])
+        data, bits = split_marker(m1.SerializeToString())
+        if bits:
+            return self._undo_to_v2(self._parse1(data), bits)
         return self._to_v2(data, m1, mark, ordered)
 
     def to_v2_from_wire(self, data: bytes, *, mark: bool = True, ordered: bool = True) -> V2:
         """Parse v1 bytes straight into the v2 class, then apply the fix-ups."""
-        if type(data) is not bytes:
-            data = bytes(data)
-        if data[-6:-1] == _MARKER_TAG and data[-1] < 0x80:
-            return self._undo_to_v2(parse(self.v1_cls, data[:-6]), data[-1])
+        data, bits = split_marker(data if type(data) is bytes else bytes(data))
+        if bits:
+            return self._undo_to_v2(parse(self.v1_cls, data), bits)
         if _TAG0 in data and _MARKER_TAG in data:
             # A marker that does not end the bytes (merged messages): the message path moves it last.
             return self.to_v2(parse(self.v1_cls, data), mark=mark, ordered=ordered)
@@ -190,11 +189,7 @@ class Pair(Generic[V1, V2]):
         if mark and fixups:
             out = self._to_v2_marked(data, m1)
         else:
-            try:
-                out = self._parse2(data)
-            except (DecodeError, TypeError, ValueError):
-                parse(self.v2_cls, data)  # raises WireDecodeError
-                raise
+            out = parse(self.v2_cls, data)
             for f in fixups:
                 done = f.done_v2
                 if done is None or not done(out):
@@ -205,11 +200,7 @@ class Pair(Generic[V1, V2]):
 
     def _to_v2_marked(self, data: bytes, m1: V1 | None) -> V2:
         guess = self._guess_v2
-        try:
-            out = self._parse2(data + _MARKERS[guess])
-        except (DecodeError, TypeError, ValueError):
-            parse(self.v2_cls, data)
-            raise
+        out = parse(self.v2_cls, data + _MARKERS[guess])
         bits = TRANSLATED
         for f in self.fixups:
             done = f.done_v2
@@ -237,10 +228,8 @@ class Pair(Generic[V1, V2]):
         Raises:
             DuplicateNameError: a v2 list that is a v1 map repeats a name.
         """
-        data = m2.SerializeToString()
-        if data[-6:-1] == _MARKER_TAG and data[-1] < 0x80:
-            return self._to_v1(data[:-6], data[-1], m2, mark, opts)
-        return self._to_v1(data, 0, m2, mark, opts)
+        data, bits = split_marker(m2.SerializeToString())
+        return self._to_v1(data, bits, m2, mark, opts)
 
     def to_v1_from_wire(self, data: bytes, *, mark: bool = True, **opts: Any) -> V1:
         """Parse v2 bytes straight into the v1 class, then check and apply the fix-ups.
@@ -249,13 +238,10 @@ class Pair(Generic[V1, V2]):
             WireDecodeError: the bytes do not parse.
             DuplicateNameError: a v2 list that is a v1 map repeats a name.
         """
-        if type(data) is not bytes:
-            data = bytes(data)
-        if data[-6:-1] == _MARKER_TAG and data[-1] < 0x80:
-            return self._to_v1(data[:-6], data[-1], None, mark, opts)
-        if _TAG0 in data and _MARKER_TAG in data:
+        data, bits = split_marker(data if type(data) is bytes else bytes(data))
+        if not bits and _TAG0 in data and _MARKER_TAG in data:
             return self.to_v1(parse(self.v2_cls, data), mark=mark, **opts)
-        return self._to_v1(data, 0, None, mark, opts)
+        return self._to_v1(data, bits, None, mark, opts)
 
     def _to_v1(self, data: bytes, bits: int, m2: V2 | None, mark: bool, opts: dict[str, Any]) -> V1:
         """``data``: v2 bytes without a marker, ``bits``: the marker they had; ``m2``: the message
