@@ -18,8 +18,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 HEALTH_SERVICE_NAME: str = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
 
 
-async def _done(result: Any) -> None:
-    # The aio servicer's methods are coroutines; the thread-pool one's return at once.
+async def settle(result: Any) -> None:
+    """Await ``result`` if it is awaitable: the same call on a ``grpc.aio`` object returns a coroutine,
+    on its thread-pool twin it has already happened."""
     if inspect.isawaitable(result):
         await result
 
@@ -49,19 +50,19 @@ class BridgeHealth:
         """
         self._services = ["", *dict.fromkeys(services), HEALTH_SERVICE_NAME]
         for name in self._services:
-            await _done(self.servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING))
+            await settle(self.servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING))
         # The health service itself answers from the start.
-        await _done(self.servicer.set(HEALTH_SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING))
+        await settle(self.servicer.set(HEALTH_SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING))
 
     async def serving(self) -> None:
         """Report SERVING for ``""`` and every registered service."""
         for name in self._services:
-            await _done(self.servicer.set(name, health_pb2.HealthCheckResponse.SERVING))
+            await settle(self.servicer.set(name, health_pb2.HealthCheckResponse.SERVING))
 
     async def drain(self) -> None:
         """Report NOT_SERVING for everything, permanently (the server is shutting down)."""
         self.draining = True
-        await _done(self.servicer.enter_graceful_shutdown())
+        await settle(self.servicer.enter_graceful_shutdown())
 
     @property
     def services(self) -> list[str]:

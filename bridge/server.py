@@ -29,7 +29,6 @@ Which server (``ServerOptions.mode``), chosen by measurement (benchmarks/RESULTS
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import os
 import threading
@@ -42,7 +41,7 @@ import grpc
 from grpc_reflection.v1alpha import reflection
 
 from bridge.aliases import BETA_SERVICE_NAMES, AliasHandler, RecordingServer
-from bridge.health import HEALTH_SERVICE_NAME, BridgeHealth
+from bridge.health import HEALTH_SERVICE_NAME, BridgeHealth, settle
 from modern.face import LoopRunner
 from translators import _gen
 
@@ -118,7 +117,7 @@ class BridgeServer:
     async def start(self) -> None:
         """Start listening and report SERVING for every service."""
         await self.health.not_serving_yet(self.service_names)
-        await _done(self.server.start())
+        await settle(self.server.start())
         await self.health.serving()
         log.info(
             "serving %d services on port %d (%s, %s server)",
@@ -137,19 +136,21 @@ class BridgeServer:
         start_draining = getattr(self.hub, "start_draining", None)
         if callable(start_draining):
             start_draining()
-        stopped = self.server.stop(grace)
-        if isinstance(stopped, threading.Event):
-            # Poll rather than block: the calls being drained need this loop to finish (and a
-            # thread of the default executor may be taken by blocking connector work).
-            while not stopped.is_set():
-                await asyncio.sleep(0.02)
-        else:
-            await stopped
+        await stop_server(self.server, grace)
 
 
-async def _done(result: Any) -> None:
-    if inspect.isawaitable(result):
-        await result
+async def stop_server(server: Any, grace: float | None) -> None:
+    """Stop a ``grpc.aio`` or thread-pool server and wait until it has stopped.
+
+    The thread-pool server's stop event is polled, never waited on: the calls being drained need
+    this loop to finish (and a thread of the default executor may be taken by blocking connector work).
+    """
+    stopped = server.stop(grace)
+    if isinstance(stopped, threading.Event):
+        while not stopped.is_set():
+            await asyncio.sleep(0.02)
+    else:
+        await stopped
 
 
 def resolve_mode(mode: str) -> str:

@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ import grpc
 
 import legacy
 import modern
+from bridge.server import stop_server
 from modern import ConnectorRegistry, Hub
 from modern.face import LoopRunner
 from translators._gen import v1_grpc, v2_grpc
@@ -96,12 +97,6 @@ async def start_server(
     return server, hub, f"127.0.0.1:{port}"
 
 
-async def stop_server(server: grpc.Server, grace: float | None = None) -> None:
-    """Stop ``server`` without blocking the loop its in-flight calls need."""
-    stopped = server.stop(grace)
-    while not stopped.is_set():
-        await asyncio.sleep(0.01)
-
 
 @contextlib.asynccontextmanager
 async def serving(registry: ConnectorRegistry | None = None, **options: Any) -> AsyncIterator[Served]:
@@ -113,7 +108,7 @@ async def serving(registry: ConnectorRegistry | None = None, **options: Any) -> 
         yield Served(address, hub, channel, s1, s2)
     finally:
         await channel.close()
-        await stop_server(server)
+        await stop_server(server, None)
 
 
 class ThreadedServer:
@@ -146,7 +141,7 @@ class ThreadedServer:
             if self._channel is not None:
                 self._channel.close()
             if self._server is not None:
-                self.run(stop_server(self._server))
+                self.run(stop_server(self._server, None))
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
@@ -165,4 +160,4 @@ def run(coro: Coroutine[Any, Any, Any], timeout: float = 30.0) -> Any:
     return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
-__all__ = ["Served", "ThreadedServer", "V1Stubs", "V2Stubs", "run", "serving", "start_server", "stop_server", "stubs", "threaded_server"]
+__all__ = ["Served", "ThreadedServer", "V1Stubs", "V2Stubs", "run", "serving", "start_server", "stubs", "threaded_server"]

@@ -15,8 +15,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 import modern
-from bridge.server import ServerOptions, build_server, channel_options
-from tests._servers import stop_server
+from bridge.server import ServerOptions, build_server, channel_options, stop_server
 from translators import _gen
 
 pytestmark = pytest.mark.timeout(60)
