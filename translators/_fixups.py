@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import keyword
 from collections.abc import Callable, Sequence
 from operator import attrgetter, methodcaller
 from typing import Any
@@ -276,32 +275,7 @@ def _add_path(shadow: _ShadowFile, path: Sequence[FieldDescriptor]) -> None:
 
 
 def _attr_path(path: Sequence[FieldDescriptor]) -> str:
-    for f in path:
-        if not f.name.isidentifier() or keyword.iskeyword(f.name):
-            raise _Unsupported(f"{f.full_name} is not an attribute name")
     return ".".join(f.name for f in path)
-
-
-def _counter(paths: Sequence[str]) -> Callable[[Message], tuple[int, ...]]:
-    """``count(m)``: the lengths of the containers at the dotted ``paths`` of ``m``, as one
-    straight-line function (shared prefixes read once; each attribute read costs a wrapper)."""
-    lines: list[str] = []
-    names: dict[str, str] = {}
-    lens: list[str] = []
-    for path in paths:
-        parts = path.split(".")
-        var = "m"
-        for i in range(1, len(parts)):
-            prefix = ".".join(parts[:i])
-            if prefix not in names:
-                names[prefix] = f"t{len(names)}"
-                lines.append(f"    {names[prefix]} = {var}.{parts[i - 1]}")
-            var = names[prefix]
-        lens.append(f"len({var}.{parts[-1]})")
-    source = "def count(m):\n" + "".join(line + "\n" for line in lines) + f"    return ({', '.join(lens)},)\n"
-    namespace: dict[str, Any] = {}
-    exec(compile(source, "<translators._fixups.count>", "exec"), namespace)  # noqa: S102 (field names checked)
-    return namespace["count"]
 
 
 class MapLists:
@@ -318,12 +292,8 @@ class MapLists:
 
     def __init__(self, paths2: Sequence[str], paths1: Sequence[str], shadow: type[Message]) -> None:
         self._shadow = shadow.FromString
-        if len(paths2) == 1:  # one C-level attribute chain each side
-            get2, get1 = attrgetter(paths2[0]), attrgetter(paths1[0])
-            self.same_counts = lambda m2, m1: len(get2(m2)) == len(get1(m1))  # type: ignore[method-assign]
-        else:
-            self._count2 = _counter(paths2)
-            self._count1 = _counter(paths1)
+        # One C-level attribute chain per list, each side.
+        self._pairs = tuple(zip(map(attrgetter, paths2), map(attrgetter, paths1)))
 
     @classmethod
     def of(cls, v1_cls: type[Message], v2_cls: type[Message]) -> MapLists | None:
@@ -346,7 +316,10 @@ class MapLists:
 
     def same_counts(self, m2: Message, m1: Message) -> bool:
         """True when every v1 map of ``m1`` kept every entry of its v2 list in ``m2``."""
-        return self._count2(m2) == self._count1(m1)
+        for get2, get1 in self._pairs:
+            if len(get2(m2)) != len(get1(m1)):
+                return False
+        return True
 
     def same_counts_wire(self, data: bytes, m1: Message) -> bool:
         """:meth:`same_counts` for ``m1`` parsed from the v2 bytes ``data``."""
