@@ -21,6 +21,7 @@ from bridge.server import BridgeServer, ServerOptions, build_server
 from bridge.table import format_start_table, served_rows
 from bridge.tls import TlsConfigError, server_credentials
 from bridge.workers import supervise
+from modern import shared_loop
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,8 @@ def serve_command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.pin_workers and args.worker_index is not None:
         pin_to_one_cpu(args.worker_index)
     try:
-        return asyncio.run(_serve(args, credentials))
+        # Thread-pool mode lends gRPC threads the loop (modern.shared_loop); grpc.aio runs on it unchanged.
+        return shared_loop.run(_serve(args, credentials))
     except OSError as exc:
         log.error("cannot start: %s", exc)
         return 1

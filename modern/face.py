@@ -30,6 +30,7 @@ import grpc
 from google.protobuf.message import DecodeError, Message
 
 from modern.errors import BridgeError, InvalidRequestError, bounded
+from modern.shared_loop import SharedLoop, submit
 from translators.errors import TranslationError
 
 log = logging.getLogger("modern.face")
@@ -41,9 +42,14 @@ Render = Callable[[Any], bytes]
 class LoopRunner:
     """Runs coroutines on one event loop on behalf of gRPC's worker threads.
 
+    On a :class:`~modern.shared_loop.SharedLoop` (what ``flyte-bridge serve`` runs in thread-pool
+    mode) a coroutine starts in the gRPC thread itself while the loop is idle, so a call that never
+    waits never leaves its thread; on any other loop it is handed over with
+    ``asyncio.run_coroutine_threadsafe``.
+
     Args:
         loop: The loop connectors run on. Default: the running loop when built inside one (the
-            server's), else a loop of its own in a daemon thread (a server built from plain code).
+            server's), else a ``SharedLoop`` of its own in a daemon thread (a server built from plain code).
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
@@ -51,9 +57,13 @@ class LoopRunner:
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
-                loop = asyncio.new_event_loop()
+                loop = SharedLoop()
                 threading.Thread(target=loop.run_forever, name="bridge-connectors", daemon=True).start()
         self.loop = loop
+
+    def submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
+        """Start ``coro`` on the loop (in this thread while a :class:`SharedLoop` is idle); cancel the future to cancel it."""
+        return submit(coro, self.loop)
 
     def run(self, coro: Coroutine[Any, Any, Any], context: grpc.ServicerContext) -> Any:
         """Run ``coro`` on the loop and return its result; cancel it when the call ends early.
@@ -61,9 +71,9 @@ class LoopRunner:
         Raises:
             CallEnded: gRPC ended the call (cancelled, deadline, stop) before the coroutine did.
         """
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        future = submit(coro, self.loop)
         # add_callback is False when the call already ended: then nobody waits for the answer.
-        if not context.add_callback(future.cancel):
+        if not future.done() and not context.add_callback(future.cancel):
             future.cancel()
         try:
             return future.result()
@@ -209,7 +219,7 @@ def unary_stream(
             # A stream left early (error, cancel) is closed on its own loop, not left to the GC.
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:
-                asyncio.run_coroutine_threadsafe(aclose(), runner.loop)
+                runner.submit(aclose())
 
     return _method_handler(grpc.unary_stream_rpc_method_handler, handler)
 

@@ -28,6 +28,8 @@ import modern
 from bridge.server import stop_server
 from modern import ConnectorRegistry, Hub
 from modern.face import LoopRunner
+from modern.shared_loop import SharedLoop
+from modern.shared_loop import run as run_shared
 from translators._gen import v1_grpc, v2_grpc
 
 
@@ -120,7 +122,7 @@ class ThreadedServer:
     def __init__(self, registry: ConnectorRegistry | None = None, **options: Any) -> None:
         self._registry = registry
         self._options = options
-        self._loop = asyncio.new_event_loop()
+        self._loop = SharedLoop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="bridge-test-server", daemon=True)
         self._server: grpc.Server | None = None
         self._channel: grpc.Channel | None = None
@@ -156,8 +158,8 @@ def threaded_server(registry: ConnectorRegistry | None = None, **options: Any) -
 
 
 def run(coro: Coroutine[Any, Any, Any], timeout: float = 30.0) -> Any:
-    """``asyncio.run`` with an overall time limit, for async test bodies."""
-    return asyncio.run(asyncio.wait_for(coro, timeout))
+    """``asyncio.run`` with an overall time limit, for async test bodies, on the loop ``flyte-bridge serve`` runs."""
+    return run_shared(asyncio.wait_for(coro, timeout))
 
 
 __all__ = ["Served", "ThreadedServer", "V1Stubs", "V2Stubs", "run", "serving", "start_server", "stubs", "threaded_server"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from concurrent.futures import ThreadPoolExecutor
@@ -15,14 +16,18 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 import modern
+from modern import shared_loop
 from bridge.server import ServerOptions, build_server, channel_options, stop_server
 from translators import _gen
 
 pytestmark = pytest.mark.timeout(60)
 
 PHASE = _gen.v2_core_execution.TaskExecution
-# Both servers the bridge can run (bridge.server.resolve_mode picks one by CPU affinity).
-MODES = pytest.mark.parametrize("mode", ["aio", "threads"])
+# Both servers the bridge can run (bridge.server.resolve_mode picks one by CPU affinity), on the loop
+# ``flyte-bridge serve`` runs (modern.shared_loop.SharedLoop: gRPC threads start coroutines in place),
+# and the thread-pool server on a plain asyncio loop (a library user's: every call hops to the loop).
+MODES = pytest.mark.parametrize("mode", ["aio", "threads", "threads-plain-loop"])
+PLAIN = "-plain-loop"
 
 
 @dataclass
@@ -47,10 +52,16 @@ class _Sleepy(modern.AsyncConnector):
 
 
 def _sync(fn: Callable[..., Awaitable[None]]) -> Callable[..., None]:
-    # No pytest-asyncio in the project: run each async test in its own event loop.
+    # No pytest-asyncio in the project: run each async test in its own event loop, a SharedLoop as
+    # under flyte-bridge serve unless the mode asks for a plain one (then the mode loses that suffix).
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(fn(*args, **kwargs))
+        mode = kwargs.get("mode", "")
+        if mode.endswith(PLAIN):
+            kwargs["mode"] = mode[: -len(PLAIN)]
+            asyncio.run(fn(*args, **kwargs))
+        else:
+            shared_loop.run(fn(*args, **kwargs))
 
     return run
 
@@ -265,3 +276,56 @@ async def test_built_server_kind_follows_the_mode() -> None:
             assert resp.resource.phase == PHASE.SUCCEEDED
         finally:
             await bridge.stop(0)
+
+
+class _WhereRun(modern.AsyncConnector):
+    """Notes the thread each get ran in; answers without waiting for anything."""
+
+    name = "WhereRun"
+    task_type_name = "where_run_inproc"
+    metadata_type = _Meta
+
+    def __init__(self) -> None:
+        self.threads: list[str] = []
+
+    async def create(self, task_template: Any, output_prefix: str, inputs: Any = None, **kw: Any) -> _Meta:
+        return _Meta()
+
+    async def get(self, resource_meta: _Meta, **kw: Any) -> modern.Resource:
+        assert asyncio.current_task() is not None  # a real task, as on the loop's own thread
+        self.threads.append(threading.current_thread().name)
+        return modern.Resource(phase=PHASE.SUCCEEDED)
+
+    async def delete(self, resource_meta: _Meta, **kw: Any) -> None:
+        return None
+
+
+@pytest.mark.parametrize("mode", ["threads", "threads-plain-loop"])
+@_sync
+async def test_a_call_that_never_waits_runs_in_the_grpc_thread_on_a_shared_loop(mode: str) -> None:
+    connector = _WhereRun()
+    registry = modern.ConnectorRegistry()
+    registry.register(connector)
+    on_shared = isinstance(asyncio.get_running_loop(), shared_loop.SharedLoop)
+    bridge = build_server(modern.Hub(registry, metrics=False), ServerOptions(host="127.0.0.1", port=0, reflection=False, mode=mode))
+    await bridge.start()
+    request = _gen.v2.GetTaskRequest(
+        task_category=_gen.v2.TaskCategory(name="where_run_inproc"), resource_meta=_Meta().encode()
+    )
+
+    def calls() -> None:  # a blocking client in another thread: the server's loop stays idle meanwhile
+        with grpc.insecure_channel(f"127.0.0.1:{bridge.port}") as ch:
+            stub = _gen.v2_grpc.AsyncConnectorServiceStub(ch)
+            for _ in range(5):
+                assert stub.GetTask(request, timeout=10).resource.phase == PHASE.SUCCEEDED
+
+    try:
+        await asyncio.to_thread(calls)
+    finally:
+        await bridge.stop(0)
+    in_grpc_threads = [name for name in connector.threads if name.startswith("bridge-grpc")]
+    assert len(connector.threads) == 5
+    if on_shared:
+        assert in_grpc_threads, connector.threads
+    else:
+        assert not in_grpc_threads, connector.threads
