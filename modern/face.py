@@ -92,6 +92,20 @@ async def _next(stream: AsyncIterator[Any]) -> tuple[bool, Any]:
         return False, None
 
 
+NO_DEADLINE_AFTER = 10 * 365 * 86400.0
+"""Seconds left beyond which a call is taken to have no deadline (ten years)."""
+
+
+def seconds_left(context: Any) -> float | None:
+    """Seconds left of the call's deadline, None without one.
+
+    ``grpc.aio`` says None; the thread-pool server says about 9.2e18 (gRPC's infinite deadline), which
+    would otherwise arm a timer on the loop for every call.
+    """
+    left = context.time_remaining()
+    return None if left is None or left > NO_DEADLINE_AFTER else left
+
+
 def identity(data: bytes) -> bytes:
     """The (de)serializer that hands raw bytes through."""
     return data
@@ -164,7 +178,7 @@ def unary(
         async def aio_handler(raw: bytes, context: grpc.aio.ServicerContext) -> bytes:
             try:
                 request = parse(raw)
-                answer = await call(request, timeout=context.time_remaining()) if deadline else call(request)
+                answer = await call(request, timeout=seconds_left(context)) if deadline else call(request)
                 return render(answer)
             except Exception as exc:
                 await abort_aio(context, exc)
@@ -176,7 +190,7 @@ def unary(
         try:
             request = parse(raw)
             if deadline:
-                answer = runner.run(call(request, timeout=context.time_remaining()), context)
+                answer = runner.run(call(request, timeout=seconds_left(context)), context)
             else:
                 answer = call(request)
             return render(answer)
@@ -195,7 +209,7 @@ def unary_stream(
 
         async def aio_handler(raw: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
             try:
-                stream = await call(parse(raw), timeout=context.time_remaining())
+                stream = await call(parse(raw), timeout=seconds_left(context))
                 async for item in stream:
                     yield render(item)
             except Exception as exc:
@@ -206,7 +220,7 @@ def unary_stream(
     def handler(raw: bytes, context: grpc.ServicerContext) -> Iterator[bytes]:
         stream = None
         try:
-            stream = runner.run(call(parse(raw), timeout=context.time_remaining()), context)
+            stream = runner.run(call(parse(raw), timeout=seconds_left(context)), context)
             while True:
                 more, item = runner.run(_next(stream), context)
                 if not more:
@@ -234,7 +248,7 @@ def stream_one(
         async def aio_handler(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
             try:
                 request = parse_all([raw async for raw in requests])
-                yield render(await call(request, timeout=context.time_remaining()))
+                yield render(await call(request, timeout=seconds_left(context)))
             except Exception as exc:
                 await abort_aio(context, exc)
 
@@ -243,7 +257,7 @@ def stream_one(
     def handler(requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[bytes]:
         try:
             request = parse_all(list(requests))
-            yield render(runner.run(call(request, timeout=context.time_remaining()), context))
+            yield render(runner.run(call(request, timeout=seconds_left(context)), context))
         except Exception as exc:
             abort(context, exc)
 
@@ -277,6 +291,7 @@ __all__ = [
     "AUTO",
     "abort_aio",
     "runner_for",
+    "seconds_left",
     "status_of",
     "stream_one",
     "as_bridge_error",

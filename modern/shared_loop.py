@@ -32,6 +32,11 @@ from collections.abc import Coroutine
 from typing import Any
 
 
+_CANCELLED_TIMERS_TO_SWEEP = 100
+"""Cancelled timers left in the heap before the loop thread is woken to sweep them (asyncio's own
+``_run_once`` sweeps past 100 when they are half the heap)."""
+
+
 class SharedLoop(asyncio.SelectorEventLoop):
     """A selector event loop whose idle time other threads can use (see the module doc).
 
@@ -101,8 +106,15 @@ class SharedLoop(asyncio.SelectorEventLoop):
         else:
             task.add_done_callback(lambda t: _settle(outcome, t))
             outcome.add_done_callback(lambda f: f.cancelled() and self.call_soon_threadsafe(task.cancel))
-        if not task.done() or len(self._ready) > queued or _new_live_timer(self._scheduled, first_timer):
-            self._write_to_self()  # the loop thread has work it does not know of yet
+        if (
+            not task.done()
+            or len(self._ready) > queued
+            or _new_live_timer(self._scheduled, first_timer)
+            or self._timer_cancelled_count > _CANCELLED_TIMERS_TO_SWEEP
+        ):
+            # The loop thread has work it does not know of yet, or cancelled timers (a deadline scope
+            # leaves one per call) to sweep from its heap, which only it does.
+            self._write_to_self()
         return outcome
 
     def _run_step(self, callback: Any, args: tuple[Any, ...], context: Any) -> None:

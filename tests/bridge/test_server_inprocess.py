@@ -329,3 +329,30 @@ async def test_a_call_that_never_waits_runs_in_the_grpc_thread_on_a_shared_loop(
         assert in_grpc_threads, connector.threads
     else:
         assert not in_grpc_threads, connector.threads
+
+
+@pytest.mark.parametrize("mode", ["aio", "threads"])
+@_sync
+async def test_a_call_without_deadline_reaches_the_hub_without_one(mode: str) -> None:
+    # The thread-pool server reports gRPC's infinite deadline as ~9.2e18 s left; passed on, it would
+    # arm a timer on the loop for every call.
+    seen: list[Any] = []
+
+    class _Recording(modern.Hub):
+        async def get_task(self, request: Any, *, timeout: float | None = None) -> Any:
+            seen.append(timeout)
+            return await super().get_task(request, timeout=timeout)
+
+    registry = modern.ConnectorRegistry()
+    registry.register(_Sleepy())
+    bridge = build_server(_Recording(registry, metrics=False), ServerOptions(host="127.0.0.1", port=0, reflection=False, mode=mode))
+    await bridge.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{bridge.port}") as ch:
+            stub = _gen.v2_grpc.AsyncConnectorServiceStub(ch)
+            await stub.GetTask(_slow_get(0))
+            await stub.GetTask(_slow_get(0), timeout=30)
+    finally:
+        await bridge.stop(0)
+    assert seen[0] is None
+    assert 0 < seen[1] <= 31  # the thread-pool server counts from its own clock

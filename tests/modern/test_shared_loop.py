@@ -282,3 +282,20 @@ def test_run_runs_main_on_a_shared_loop() -> None:
         return isinstance(asyncio.get_running_loop(), SharedLoop)
 
     assert run(main()) is True
+
+
+def test_cancelled_deadline_timers_do_not_pile_up_on_an_idle_loop() -> None:
+    # Each deadline scope that ends in time leaves a cancelled timer in the loop's heap; only the loop
+    # thread sweeps them, so it must be woken before they pile up (else: one per call, forever).
+    async def in_time() -> int:
+        async with asyncio.timeout(1000):
+            return 1
+
+    with running() as loop:
+        settle(loop)
+        assert sum(loop.submit(in_time()).result(10) for _ in range(2000)) == 2000
+        # Nothing else wakes the loop here: only the sweep request can shrink the heap.
+        deadline = time.monotonic() + 5
+        while len(loop._scheduled) > 250 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(loop._scheduled) <= 250
