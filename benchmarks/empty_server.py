@@ -1,11 +1,13 @@
 """The floor: gRPC servers that answer GetTask and CreateTask with constant bytes and do nothing else.
 
-Two flavours, both serving the v1 ``AsyncAgentService`` and the v2 ``AsyncConnectorService``:
+Four flavours, all serving the v1 ``AsyncAgentService`` and the v2 ``AsyncConnectorService``:
 
 * ``--mode aio`` (default): a ``grpc.aio`` server with async handlers;
 * ``--mode threadpool``: a classic ``grpc.server`` with a thread pool;
-* ``--mode loopthread``: the bridge's architecture, empty: a thread-pool ``grpc.server`` whose
-  handlers run a coroutine on one event loop in its own thread and wait for it.
+* ``--mode loopthread``: a thread-pool ``grpc.server`` whose handlers hand a coroutine to one event
+  loop in its own thread and wait for it (``asyncio.run_coroutine_threadsafe``: the hand-off);
+* ``--mode sharedloop``: the bridge's architecture, empty: the same, with the loop a
+  ``modern.shared_loop.SharedLoop``, so a coroutine starts in the handler's thread while the loop is idle.
 
 Handlers are registered without (de)serializers, so the request is never parsed and the response is
 pre-serialized: what is left is the cost of gRPC and of the Python call itself. Every call increments
@@ -152,6 +154,26 @@ def _serve_loopthread(port: int, metrics_port: int, workers: int) -> None:
     _serve_sync(port, metrics_port, workers, make)
 
 
+def _serve_sharedloop(port: int, metrics_port: int, workers: int) -> None:
+    # What modern.face.LoopRunner does on the loop flyte-bridge serve runs (no cancellation wiring).
+    from modern.shared_loop import SharedLoop
+
+    loop = SharedLoop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+
+    def make(body: bytes) -> Callable[..., Any]:
+        async def answer() -> bytes:
+            _bump()
+            return body
+
+        def handler(request: bytes, context: grpc.ServicerContext) -> bytes:
+            return loop.submit(answer()).result()
+
+        return handler
+
+    _serve_sync(port, metrics_port, workers, make)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: serve until SIGTERM/SIGINT.
 
@@ -164,13 +186,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--metrics-port", type=int, default=0)
-    parser.add_argument("--mode", choices=("aio", "threadpool", "loopthread"), default="aio")
-    parser.add_argument("--workers", type=int, default=10, help="thread-pool size (threadpool and loopthread)")
+    parser.add_argument("--mode", choices=("aio", "threadpool", "loopthread", "sharedloop"), default="aio")
+    parser.add_argument("--workers", type=int, default=10, help="thread-pool size (all but aio)")
     args = parser.parse_args(argv)
     if args.mode == "aio":
         asyncio.run(_serve_aio(args.port, args.metrics_port))
     elif args.mode == "threadpool":
         _serve_threadpool(args.port, args.metrics_port, args.workers)
+    elif args.mode == "sharedloop":
+        _serve_sharedloop(args.port, args.metrics_port, args.workers)
     else:
         _serve_loopthread(args.port, args.metrics_port, args.workers)
     return 0

@@ -62,7 +62,8 @@ def _machine(m: dict[str, Any]) -> list[str]:
 OTHERS = (
     ("empty-aio", "empty aio"),
     ("empty-threadpool", "empty thread pool"),
-    ("empty-loopthread", "empty pool + loop"),
+    ("empty-loopthread", "empty pool + hand-off"),
+    ("empty-sharedloop", "empty pool + shared loop"),
     ("flytekit", "flytekit"),
     ("flyte-sdk", "flyte-sdk"),
 )
@@ -124,36 +125,67 @@ def _cpu_table(results: dict[str, Any], idx: dict) -> list[str]:
     return lines
 
 
+EMPTY = ("empty-aio", "empty-threadpool")
+"""The empty servicers: what a Python gRPC server answers when it does nothing."""
+
+
+def _ceiling(idx: dict, method: str, conc: int, other: dict[str, Any] | None) -> float | None:
+    """The best req/s of an empty servicer over ``other``'s: no Python server beats that ratio here."""
+    best = max((p["rps"] for p in (_any_gen(idx, e, method, conc) for e in EMPTY) if p), default=None)
+    return _ratio(best, other["rps"]) if other else None
+
+
+def _verdict(value: float | None, target: float, reach: float | None, higher_is_better: bool = True) -> str:
+    if value is None:
+        return "not measured"
+    if (value >= target) if higher_is_better else (value <= target):
+        return "met"
+    if reach is not None and ((reach < target) if higher_is_better else (reach > target)):
+        return "**missed** (beyond what the empty server reaches)"
+    return "**missed**"
+
+
 def _targets(results: dict[str, Any], idx: dict) -> list[str]:
-    """Issue 8's targets, each as met / missed / not measured."""
+    """Issue 8's targets, each as met / missed / not measured, beside what an empty server reaches.
+
+    For a throughput target the reference is the best empty servicer's req/s over the other server's;
+    for the p99 target it is the bridge's own architecture with nothing in it (empty pool + shared loop)
+    over the empty grpc.aio servicer. A target beyond its reference cannot be met by this server design.
+    """
     plan = results["plan"]
-    checks: list[tuple[str, float | None, float]] = []
+    checks: list[tuple[str, float | None, float, float | None]] = []
     for conc in plan["concurrency"]:
         for gen in ("v1", "v2"):
-            b_get = idx.get(("bridge", gen, "GetTask", conc))
-            b_create = idx.get(("bridge", gen, "CreateTask", conc))
-            for sdk in ("flytekit", "flyte-sdk"):
-                o = _any_gen(idx, sdk, "GetTask", conc)
-                checks.append((f"GetTask c={conc} bridge {gen} vs {sdk} >= {TARGET_GET_VS_SDK}x",
-                               _ratio(b_get["rps"], o["rps"]) if b_get and o else None, TARGET_GET_VS_SDK))
-            for sdk, target in (("flytekit", TARGET_CREATE_VS_FLYTEKIT), ("flyte-sdk", TARGET_CREATE_VS_FLYTE_SDK)):
-                o = _any_gen(idx, sdk, "CreateTask", conc)
-                checks.append((f"CreateTask c={conc} bridge {gen} vs {sdk} >= {target}x",
-                               _ratio(b_create["rps"], o["rps"]) if b_create and o else None, target))
-    lines = ["## Targets (issue 8)", "", "| target | measured | |", "|---|---|---|"]
-    for name, value, target in checks:
-        verdict = "not measured" if value is None else ("met" if value >= target else "**missed**")
-        lines.append(f"| {name} | {_fmt(value, 2)} | {verdict} |")
+            for method, targets in (
+                ("GetTask", (("flytekit", TARGET_GET_VS_SDK), ("flyte-sdk", TARGET_GET_VS_SDK))),
+                ("CreateTask", (("flytekit", TARGET_CREATE_VS_FLYTEKIT), ("flyte-sdk", TARGET_CREATE_VS_FLYTE_SDK))),
+            ):
+                b = idx.get(("bridge", gen, method, conc))
+                for sdk, target in targets:
+                    o = _any_gen(idx, sdk, method, conc)
+                    checks.append((f"{method} c={conc} bridge {gen} vs {sdk} >= {target}x",
+                                   _ratio(b["rps"], o["rps"]) if b and o else None, target, _ceiling(idx, method, conc, o)))
+    lines = [
+        "## Targets (issue 8)", "",
+        "*empty server reaches*: for a throughput target, the best empty servicer's req/s over the other "
+        "server's (no Python server can lead by more here); for the p99 target, the bridge's architecture with "
+        "nothing in it (`empty pool + shared loop`) over the empty grpc.aio servicer.", "",
+        "| target | measured | empty server reaches | |", "|---|---|---|---|",
+    ]
+    for name, value, target, reach in checks:
+        lines.append(f"| {name} | {_fmt(value, 2)} | {_fmt(reach, 2)} | {_verdict(value, target, reach)} |")
     for gen in ("v1", "v2"):
         for method in plan["methods"]:
             b, f = idx.get(("bridge", gen, method, 64)), _any_gen(idx, "empty-aio", method, 64)
             r = _ratio(b["p99_ms"], f["p99_ms"]) if b and f else None
-            verdict = "not measured" if r is None else ("met" if r <= TARGET_P99_VS_FLOOR else "**missed**")
-            lines.append(f"| {method} c=64 bridge {gen} p99 <= {TARGET_P99_VS_FLOOR}x floor | {_fmt(r, 2)} | {verdict} |")
+            shared = _any_gen(idx, "empty-sharedloop", method, 64)
+            reach = _ratio(shared["p99_ms"], f["p99_ms"]) if shared and f else None
+            lines.append(f"| {method} c=64 bridge {gen} p99 <= {TARGET_P99_VS_FLOOR}x floor | {_fmt(r, 2)} | "
+                         f"{_fmt(reach, 2)} | {_verdict(r, TARGET_P99_VS_FLOOR, reach, higher_is_better=False)} |")
     mem = {s["server"]: s.get("idle_rss_mib") for s in results["servers"]}
     if mem.get("bridge") and mem.get("flytekit") and mem.get("flyte-sdk"):
         ok = mem["bridge"] < min(mem["flytekit"], mem["flyte-sdk"])
-        lines.append(f"| idle RSS below both SDKs | {_fmt(mem['bridge'], 1)} MiB | {'met' if ok else '**missed**'} |")
+        lines.append(f"| idle RSS below both SDKs | {_fmt(mem['bridge'], 1)} MiB | - | {'met' if ok else '**missed**'} |")
     lines.append("")
     return lines
 
@@ -330,8 +362,10 @@ def render(results: dict[str, Any]) -> str:
         "the same trivial connector (task type `bench`; CreateTask reads and checks all ten native inputs; GetTask "
         "answers SUCCEEDED with two outputs). v1 requests are built with flytekit's TypeEngine, v2 with "
         "flyte-sdk's. The empty servicers answer constant bytes without parsing (measured with v2 requests); "
-        "`empty pool + loop` is the bridge's own architecture with nothing in it (a thread-pool `grpc.server` "
-        "whose handlers run a coroutine on one event loop thread). "
+        "`empty pool + shared loop` is the bridge's own architecture with nothing in it (a thread-pool "
+        "`grpc.server` whose handlers run a coroutine on one `SharedLoop`, starting it in the handler's thread "
+        "while the loop is idle); `empty pool + hand-off` is the same with every coroutine handed to the loop's "
+        "thread (`run_coroutine_threadsafe`), what the bridge did before. "
         "flytekit hands its connector a LiteralMap, so the flytekit bench connector converts it with flytekit's "
         "TypeEngine from the template's interface (what flytekit's own connectors do through "
         "`literal_map_to_kwargs(literal_types=...)`); most of its CreateTask cost is that type guessing.",
