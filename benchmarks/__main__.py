@@ -153,14 +153,15 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         sections = (("servers", specs, plan), ("scaling", scaling_specs, scaling_plan), ("modes", mode_specs, mode_plan))
         for section, section_specs, section_plan in sections:
-            for spec in section_specs:
-                print(f"== {section}: {spec.label}, {section_plan.connections} connection(s)", flush=True)
-                try:
-                    record = runner.measure_server(spec, h2 or "", section_plan, work, work / "logs")
-                except Exception as exc:  # one broken server must not throw away the others' numbers
-                    record = {"server": spec.key, "label": spec.label, "cpus": spec.cpus, "points": [],
-                              "error": f"{type(exc).__name__}: {str(exc)[:800]}"}
-                results[section].append(record)
+            if not section_specs:
+                continue
+            print(f"== {section}: {', '.join(s.key for s in section_specs)}, interleaved, "
+                  f"{section_plan.connections} connection(s)", flush=True)
+            try:
+                results[section] = runner.measure_servers(section_specs, h2 or "", section_plan, work, work / "logs")
+            except Exception as exc:  # one broken figure must not throw away the others' numbers
+                results[section] = [{"server": s.key, "label": s.label, "cpus": s.cpus, "points": [],
+                                     "error": f"{type(exc).__name__}: {str(exc)[:800]}"} for s in section_specs]
     results["machine"]["loadavg_end"] = _loadavg()
     if not args.no_micro:
         print("== translation micro-benchmarks", flush=True)

@@ -1,8 +1,8 @@
 """The benchmark harness runs end to end: ``python -m benchmarks --quick`` on one small point.
 
-It starts the empty grpc.aio servicer pinned with taskset, drives it with h2load, verifies the point
-against the server's own success counter, runs the translation micro-benchmarks once, and writes
-RESULTS-quick.md plus its JSON. No numbers are asserted (timings belong in benchmarks, not tests),
+It starts two empty servicers pinned with taskset, drives them with h2load in turns (interleaved),
+verifies the point against each server's own success counter, runs the translation
+micro-benchmarks once, and writes RESULTS-quick.md plus its JSON. No numbers are asserted (timings belong in benchmarks, not tests),
 only that every stage produced a verified, well-formed result.
 """
 
@@ -24,22 +24,29 @@ def test_quick_run_on_one_point_writes_verified_results(tmp_path: Path) -> None:
     if shutil.which("h2load") is None or shutil.which("taskset") is None:
         pytest.skip("needs h2load (Debian nghttp2-client) and taskset; `make bench` installs h2load itself")
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--servers", "empty-aio", "--methods", "GetTask",
-         "--concurrency", "4", "--seconds", "0.3", "--out-dir", str(tmp_path)],
+        [sys.executable, "-m", "benchmarks", "--quick", "--servers", "empty-aio,empty-threadpool",
+         "--methods", "GetTask", "--concurrency", "4", "--seconds", "0.3", "--repetitions", "2",
+         "--out-dir", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=110,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert not (tmp_path / "RESULTS.md").exists(), "quick mode must not write the full results"
     results = json.loads((tmp_path / "results-quick.json").read_text())
 
-    [server] = results["servers"]
-    assert "error" not in server, server.get("error")
-    assert server["idle_rss_mib"] > 0 and server["peak_rss_mib"] >= server["idle_rss_mib"]
-    [point] = server["points"]
-    assert point["status"] == "ok", point.get("note")
-    [run] = point["runs"]
-    assert run["verified"] and run["server_counted"] == run["requests"] == run["h2load_succeeded"]
-    assert point["median"]["rps"] > 0 and 0 < point["median"]["p50_ms"] <= point["median"]["p99_ms"]
+    assert [s["server"] for s in results["servers"]] == ["empty-aio", "empty-threadpool"]
+    points = []
+    for server in results["servers"]:
+        assert "error" not in server, server.get("error")
+        assert server["idle_rss_mib"] > 0 and server["peak_rss_mib"] >= server["idle_rss_mib"]
+        [point] = server["points"]
+        assert point["status"] == "ok", point.get("note")
+        assert len(point["runs"]) == 2
+        for run in point["runs"]:
+            assert run["verified"] and run["server_counted"] == run["requests"] == run["h2load_succeeded"]
+        assert point["median"]["rps"] > 0 and 0 < point["median"]["p50_ms"] <= point["median"]["p99_ms"]
+        points.append(point)
+    # Interleaved: every server's first repetition ran before any server's second.
+    assert max(p["runs"][0]["started"] for p in points) < min(p["runs"][1]["started"] for p in points)
 
     micro = results["micro"]
     assert not micro["missing"], micro["missing"]
