@@ -1,11 +1,14 @@
 """Test connector module (loaded with --modules): task type ``slow``, whose ``get`` sleeps.
 
-The sleep comes from the ``resource_meta`` (``seconds``), so a test controls it per call.
+The sleep comes from the ``resource_meta`` (``seconds``), so a test controls it per call. With
+``SLOW_CONNECTOR_STARTED`` set to a file path, each ``get`` appends a line to it before sleeping, so a
+test can wait until its calls are inside the connector.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +31,10 @@ class SlowConnector(AsyncConnector):
         return SlowMeta(seconds=float((inputs or {}).get("seconds", 0.0)))
 
     async def get(self, resource_meta: SlowMeta, **kwargs: Any) -> Resource:
+        started = os.environ.get("SLOW_CONNECTOR_STARTED")
+        if started:
+            with open(started, "a") as f:
+                f.write("get\n")
         await asyncio.sleep(resource_meta.seconds)
         return Resource(phase=TaskExecution.SUCCEEDED, message=f"slept {resource_meta.seconds}")
 

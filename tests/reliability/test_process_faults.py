@@ -32,7 +32,9 @@ def _get_request(task_type: str, meta: bytes) -> bytes:
     return req.SerializeToString()
 
 
-def test_sigterm_with_calls_in_flight_loses_none(tmp_path: Path) -> None:
+def test_sigterm_with_calls_in_flight_loses_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    started = tmp_path / "started"
+    monkeypatch.setenv("SLOW_CONNECTOR_STARTED", str(started))  # the connector notes each call it starts
     served = start_serve(tmp_path, "--modules", "tests.bridge.conn_slow", "--grace", str(GRACE), "--no-entry-points")
     outcomes: dict[str, int] = {}
     try:
@@ -42,7 +44,7 @@ def test_sigterm_with_calls_in_flight_loses_none(tmp_path: Path) -> None:
                 svc = (V1_ASYNC, V2_ASYNC)[i % 2]
                 meta = json.dumps({"seconds": 1.0}).encode()
                 futures.append(channel.unary_unary(f"/{svc}/GetTask").future(_get_request("slow", meta), timeout=30))
-            time.sleep(0.4)  # all are now inside the connector's sleep
+            _wait_for_lines(started, 24, timeout=10)  # all are now inside the connector's sleep
             sent = time.monotonic()
             served.proc.send_signal(signal.SIGTERM)
             time.sleep(0.2)
@@ -72,6 +74,15 @@ def test_sigterm_with_calls_in_flight_loses_none(tmp_path: Path) -> None:
     assert sum(outcomes.values()) == 28, outcomes  # none lost
     assert set(outcomes) <= {"OK", "UNAVAILABLE"}, outcomes
     assert outcomes.get("OK", 0) == 24, "calls in flight before SIGTERM must complete within the grace"
+
+
+def _wait_for_lines(path: Path, n: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and len(path.read_text().splitlines()) >= n:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{path.read_text().count(chr(10)) if path.exists() else 0} of {n} calls reached the connector")
 
 
 def test_replica_killed_between_create_and_get(tmp_path: Path) -> None:
