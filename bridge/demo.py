@@ -13,7 +13,6 @@ and prints what each side sent and got back.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Iterable
 from typing import Any, TextIO
@@ -21,6 +20,7 @@ from typing import Any, TextIO
 import grpc
 
 from bridge.server import ServerOptions, build_server
+from modern import shared_loop
 from translators import _gen
 
 DEMO_INPUTS: dict[str, Any] = {"greeting": "hello", "n": 7, "ratio": 0.5, "ok": True}
@@ -199,7 +199,7 @@ def demo_command(out: TextIO | None = None) -> int:
     """
     out = out or sys.stdout
     try:
-        v1_rows, v2_rows = asyncio.run(run_demo())
+        v1_rows, v2_rows = shared_loop.run(run_demo())  # the loop flyte-bridge serve runs
     except grpc.aio.AioRpcError as exc:
         print(f"demo call failed: {exc.code().name}: {exc.details()}", file=out)
         return 1

@@ -16,9 +16,11 @@ GOAWAY, which kills a long GetTask. The life cycle (signals, grace, timeout) is 
 Which server (``ServerOptions.mode``), chosen by measurement (benchmarks/RESULTS.md):
 
 - ``threads``: a thread-pool ``grpc.server`` whose handlers run the connectors' coroutines on one
-  event loop (:class:`modern.face.LoopRunner`). Confined to one core, the empty thread-pool server
-  answers 1.25-1.8x what the empty ``grpc.aio`` one does at 16-64 calls in flight, and the hand-off
-  to the loop costs less than that gap. ``threads`` bounds the calls served at once.
+  event loop (:class:`modern.face.LoopRunner`); on the :class:`modern.shared_loop.SharedLoop` that
+  ``flyte-bridge serve`` runs, a coroutine starts in the gRPC thread while the loop is idle, so a
+  call that never waits never leaves its thread. Confined to one core, the empty thread-pool server
+  answers 1.25-1.8x what the empty ``grpc.aio`` one does at 16-64 calls in flight, and the bridge in
+  this mode beat its own ``aio`` mode at 1-64 streams. ``threads`` bounds the calls served at once.
 - ``aio``: one ``grpc.aio`` server, as the SDKs run. Free to use several cores, the thread-pool
   server loses: its threads hand the GIL to each other across cores, and the same bridge answered
   0.5-0.85x what the aio one did (benchmarks/RESULTS.md, "Serving architecture").
