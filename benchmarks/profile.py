@@ -103,7 +103,8 @@ def main(out_dir: Path) -> int:
            "",
            "Reading it: py-spy sees Python frames only. The server is a thread-pool `grpc.server`; "
            "`grpc/_server.py` frames are gRPC's own per-call work, paid by the empty thread-pool servicer too, "
-           "and `asyncio` frames are the hop that runs the connector coroutine on the event loop. "
+           "and `asyncio` and `modern/shared_loop.py` frames run the connector coroutine as a task of the one "
+           "event loop (in the gRPC thread while the loop is idle, else handed to the loop's thread). "
            "The project table shows what the bridge itself adds.", ""]
     with tempfile.TemporaryDirectory(prefix="bench-prof-") as tmp, RunningServer(spec, Path(tmp) / "logs") as server:
         work = Path(tmp)
