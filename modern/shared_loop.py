@@ -111,9 +111,10 @@ class SharedLoop(asyncio.SelectorEventLoop):
             or len(self._ready) > queued
             or _new_live_timer(self._scheduled, first_timer)
             or self._timer_cancelled_count > _CANCELLED_TIMERS_TO_SWEEP
+            or self._stopping
         ):
-            # The loop thread has work it does not know of yet, or cancelled timers (a deadline scope
-            # leaves one per call) to sweep from its heap, which only it does.
+            # The loop thread has work it does not know of yet, cancelled timers (a deadline scope
+            # leaves one per call) to sweep from its heap, which only it does, or was asked to stop.
             self._write_to_self()
         return outcome
 

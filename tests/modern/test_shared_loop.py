@@ -299,3 +299,23 @@ def test_cancelled_deadline_timers_do_not_pile_up_on_an_idle_loop() -> None:
         while len(loop._scheduled) > 250 and time.monotonic() < deadline:
             time.sleep(0.01)
         assert len(loop._scheduled) <= 250
+
+
+def test_a_stop_asked_for_in_the_calling_thread_stops_the_loop() -> None:
+    loop = SharedLoop()
+    thread = threading.Thread(target=loop.run_forever, name="stopping-loop", daemon=True)
+    thread.start()
+    try:
+        settle(loop)
+
+        async def stop() -> None:
+            asyncio.get_running_loop().stop()
+
+        loop.submit(stop()).result(10)
+        thread.join(5)
+        assert not thread.is_alive()
+    finally:
+        if thread.is_alive():
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(5)
+        loop.close()
