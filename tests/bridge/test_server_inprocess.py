@@ -17,7 +17,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 import modern
 from modern import shared_loop
-from bridge.server import ServerOptions, build_server, channel_options, stop_server
+from bridge.server import BridgeServer, ServerOptions, build_server, channel_options, stop_server
 from translators import _gen
 
 pytestmark = pytest.mark.timeout(60)
@@ -66,10 +66,21 @@ def _sync(fn: Callable[..., Awaitable[None]]) -> Callable[..., None]:
     return run
 
 
-def _hub() -> modern.Hub:
+def _hub(connector: modern.AsyncConnector | None = None, hub_class: type[modern.Hub] = modern.Hub) -> modern.Hub:
     registry = modern.ConnectorRegistry()
-    registry.register(_Sleepy())
-    return modern.Hub(registry, metrics=False)
+    registry.register(connector or _Sleepy())
+    return hub_class(registry, metrics=False)
+
+
+@contextlib.asynccontextmanager
+async def _started(hub: modern.Hub, mode: str, **options: Any) -> AsyncIterator[BridgeServer]:
+    """``build_server`` for ``hub`` in ``mode`` on 127.0.0.1:0, started; stopped on exit."""
+    bridge = build_server(hub, ServerOptions(host="127.0.0.1", port=0, reflection=False, mode=mode, **options))
+    await bridge.start()
+    try:
+        yield bridge
+    finally:
+        await bridge.stop(0)
 
 
 def _slow_get(seconds: float) -> Any:
@@ -99,13 +110,9 @@ async def _long_call_with_pings(port: int) -> Any:
 @MODES
 @_sync
 async def test_keepalive_pings_during_a_long_call_are_accepted(mode: str) -> None:
-    bridge = build_server(_hub(), ServerOptions(host="127.0.0.1", port=0, reflection=False, mode=mode))
-    await bridge.start()
-    try:
+    async with _started(_hub(), mode) as bridge:
         resp = await _long_call_with_pings(bridge.port)
-        assert resp.resource.phase == PHASE.SUCCEEDED
-    finally:
-        await bridge.stop(0)
+    assert resp.resource.phase == PHASE.SUCCEEDED
 
 
 @_sync
@@ -126,38 +133,29 @@ async def test_control_default_server_options_reject_those_pings() -> None:
 @MODES
 @_sync
 async def test_drain_reports_not_serving_and_refuses_new_work(mode: str) -> None:
-    bridge = build_server(_hub(), ServerOptions(host="127.0.0.1", port=0, reflection=False, mode=mode))
-    await bridge.start()
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{bridge.port}") as ch:
-            health = health_pb2_grpc.HealthStub(ch)
-            ok = await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
-            assert ok.status == health_pb2.HealthCheckResponse.SERVING
-            in_flight = asyncio.ensure_future(_gen.v2_grpc.AsyncConnectorServiceStub(ch).GetTask(_slow_get(1.0), timeout=10))
-            await asyncio.sleep(0.3)
-            stopping = asyncio.ensure_future(bridge.stop(5))
-            await asyncio.sleep(0.1)
-            for name in bridge.health.services:
-                assert bridge.health.servicer._server_status[name] == health_pb2.HealthCheckResponse.NOT_SERVING
-            with pytest.raises(grpc.aio.AioRpcError) as err:
-                await _gen.v2_grpc.AsyncConnectorServiceStub(ch).GetTask(_slow_get(0), timeout=3)
-            assert err.value.code() == grpc.StatusCode.UNAVAILABLE
-            assert (await in_flight).resource.phase == PHASE.SUCCEEDED
-            await stopping
-    finally:
-        await bridge.stop(0)
+    async with _started(_hub(), mode) as bridge, grpc.aio.insecure_channel(f"127.0.0.1:{bridge.port}") as ch:
+        health = health_pb2_grpc.HealthStub(ch)
+        ok = await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+        assert ok.status == health_pb2.HealthCheckResponse.SERVING
+        in_flight = asyncio.ensure_future(_gen.v2_grpc.AsyncConnectorServiceStub(ch).GetTask(_slow_get(1.0), timeout=10))
+        await asyncio.sleep(0.3)
+        stopping = asyncio.ensure_future(bridge.stop(5))
+        await asyncio.sleep(0.1)
+        for name in bridge.health.services:
+            assert bridge.health.servicer._server_status[name] == health_pb2.HealthCheckResponse.NOT_SERVING
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await _gen.v2_grpc.AsyncConnectorServiceStub(ch).GetTask(_slow_get(0), timeout=3)
+        assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert (await in_flight).resource.phase == PHASE.SUCCEEDED
+        await stopping
 
 
 @MODES
 @_sync
 async def test_taken_port_fails_loudly_without_reuse_port(mode: str) -> None:
-    first = build_server(_hub(), ServerOptions(host="127.0.0.1", port=0, reflection=False, mode=mode))
-    await first.start()
-    try:
+    async with _started(_hub(), mode) as first:
         with pytest.raises(RuntimeError, match="cannot listen"):
             build_server(_hub(), ServerOptions(host="127.0.0.1", port=first.port, reflection=False, mode=mode))
-    finally:
-        await first.stop(0)
 
 
 def test_channel_options() -> None:
@@ -207,16 +205,9 @@ def _loop_bound_get(seconds: float) -> Any:
 @contextlib.asynccontextmanager
 async def _loop_bound_stub(connector: _LoopBound, mode: str, threads: int = 8) -> AsyncIterator[Any]:
     """A started bridge serving ``connector`` in ``mode``; yields a v2 async-service stub to it."""
-    registry = modern.ConnectorRegistry()
-    registry.register(connector)
-    options = ServerOptions(host="127.0.0.1", port=0, reflection=False, threads=threads, mode=mode)
-    bridge = build_server(modern.Hub(registry, metrics=False), options)
-    await bridge.start()
-    try:
+    async with _started(_hub(connector), mode, threads=threads) as bridge:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{bridge.port}") as ch:
             yield _gen.v2_grpc.AsyncConnectorServiceStub(ch)
-    finally:
-        await bridge.stop(0)
 
 
 @MODES
@@ -267,15 +258,11 @@ def test_auto_mode_follows_cpu_affinity(monkeypatch: pytest.MonkeyPatch) -> None
 @_sync
 async def test_built_server_kind_follows_the_mode() -> None:
     for mode, kind in (("aio", grpc.aio.Server), ("threads", grpc.Server)):
-        bridge = build_server(_hub(), ServerOptions(host="127.0.0.1", port=0, reflection=False, mode=mode))
-        await bridge.start()
-        try:
+        async with _started(_hub(), mode) as bridge:
             assert isinstance(bridge.server, kind) and (mode == "threads") != isinstance(bridge.server, grpc.aio.Server)
             async with grpc.aio.insecure_channel(f"127.0.0.1:{bridge.port}") as ch:
                 resp = await _gen.v2_grpc.AsyncConnectorServiceStub(ch).GetTask(_slow_get(0), timeout=5)
-            assert resp.resource.phase == PHASE.SUCCEEDED
-        finally:
-            await bridge.stop(0)
+        assert resp.resource.phase == PHASE.SUCCEEDED
 
 
 class _WhereRun(modern.AsyncConnector):
@@ -304,25 +291,19 @@ class _WhereRun(modern.AsyncConnector):
 @_sync
 async def test_a_call_that_never_waits_runs_in_the_grpc_thread_on_a_shared_loop(mode: str) -> None:
     connector = _WhereRun()
-    registry = modern.ConnectorRegistry()
-    registry.register(connector)
     on_shared = isinstance(asyncio.get_running_loop(), shared_loop.SharedLoop)
-    bridge = build_server(modern.Hub(registry, metrics=False), ServerOptions(host="127.0.0.1", port=0, reflection=False, mode=mode))
-    await bridge.start()
     request = _gen.v2.GetTaskRequest(
         task_category=_gen.v2.TaskCategory(name="where_run_inproc"), resource_meta=_Meta().encode()
     )
 
-    def calls() -> None:  # a blocking client in another thread: the server's loop stays idle meanwhile
-        with grpc.insecure_channel(f"127.0.0.1:{bridge.port}") as ch:
+    def calls(port: int) -> None:  # a blocking client in another thread: the server's loop stays idle meanwhile
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
             stub = _gen.v2_grpc.AsyncConnectorServiceStub(ch)
             for _ in range(5):
                 assert stub.GetTask(request, timeout=10).resource.phase == PHASE.SUCCEEDED
 
-    try:
-        await asyncio.to_thread(calls)
-    finally:
-        await bridge.stop(0)
+    async with _started(_hub(connector), mode) as bridge:
+        await asyncio.to_thread(calls, bridge.port)
     in_grpc_threads = [name for name in connector.threads if name.startswith("bridge-grpc")]
     assert len(connector.threads) == 5
     if on_shared:
@@ -343,16 +324,10 @@ async def test_a_call_without_deadline_reaches_the_hub_without_one(mode: str) ->
             seen.append(timeout)
             return await super().get_task(request, timeout=timeout)
 
-    registry = modern.ConnectorRegistry()
-    registry.register(_Sleepy())
-    bridge = build_server(_Recording(registry, metrics=False), ServerOptions(host="127.0.0.1", port=0, reflection=False, mode=mode))
-    await bridge.start()
-    try:
+    async with _started(_hub(hub_class=_Recording), mode) as bridge:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{bridge.port}") as ch:
             stub = _gen.v2_grpc.AsyncConnectorServiceStub(ch)
             await stub.GetTask(_slow_get(0))
             await stub.GetTask(_slow_get(0), timeout=30)
-    finally:
-        await bridge.stop(0)
     assert seen[0] is None
     assert 0 < seen[1] <= 31  # the thread-pool server counts from its own clock
