@@ -34,6 +34,7 @@ from typing import Any, Callable
 import grpc
 
 from benchmarks import payloads
+from modern.shared_loop import SharedLoop, submit
 
 # The thread-pool handlers run concurrently, so the counter takes a lock (tens of ns per call).
 _LOCK = threading.Lock()
@@ -136,9 +137,9 @@ def _serve_threadpool(port: int, metrics_port: int, workers: int) -> None:
     _serve_sync(port, metrics_port, workers, make)
 
 
-def _serve_loopthread(port: int, metrics_port: int, workers: int) -> None:
-    # Same hand-off as modern.face.LoopRunner, without cancellation wiring (constant answers).
-    loop = asyncio.new_event_loop()
+def _serve_on_loop(port: int, metrics_port: int, workers: int, loop: asyncio.AbstractEventLoop) -> None:
+    # What modern.face.LoopRunner does (no cancellation wiring: constant answers): on a SharedLoop a
+    # coroutine starts in the handler's thread while the loop is idle, on a plain loop it is handed over.
     threading.Thread(target=loop.run_forever, daemon=True).start()
 
     def make(body: bytes) -> Callable[..., Any]:
@@ -147,27 +148,7 @@ def _serve_loopthread(port: int, metrics_port: int, workers: int) -> None:
             return body
 
         def handler(request: bytes, context: grpc.ServicerContext) -> bytes:
-            return asyncio.run_coroutine_threadsafe(answer(), loop).result()
-
-        return handler
-
-    _serve_sync(port, metrics_port, workers, make)
-
-
-def _serve_sharedloop(port: int, metrics_port: int, workers: int) -> None:
-    # What modern.face.LoopRunner does on the loop flyte-bridge serve runs (no cancellation wiring).
-    from modern.shared_loop import SharedLoop
-
-    loop = SharedLoop()
-    threading.Thread(target=loop.run_forever, daemon=True).start()
-
-    def make(body: bytes) -> Callable[..., Any]:
-        async def answer() -> bytes:
-            _bump()
-            return body
-
-        def handler(request: bytes, context: grpc.ServicerContext) -> bytes:
-            return loop.submit(answer()).result()
+            return submit(answer(), loop).result()
 
         return handler
 
@@ -194,9 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.mode == "threadpool":
         _serve_threadpool(args.port, args.metrics_port, args.workers)
     elif args.mode == "sharedloop":
-        _serve_sharedloop(args.port, args.metrics_port, args.workers)
+        _serve_on_loop(args.port, args.metrics_port, args.workers, SharedLoop())
     else:
-        _serve_loopthread(args.port, args.metrics_port, args.workers)
+        _serve_on_loop(args.port, args.metrics_port, args.workers, asyncio.new_event_loop())
     return 0
 
 
