@@ -198,9 +198,10 @@ def measure_servers(specs: list[ServerSpec], h2: str, plan: Plan, work: Path, lo
                             _probe_failure(server.spec, gen, method, c, exc) for c in plan.concurrency)
                 for conc in plan.concurrency:
                     points = [_start_point(s, h2, gen, method, conc, plan, work) for s in probed]
-                    for rep in range(plan.repetitions):
+                    for rep in range(plan.repetitions if points else 0):
                         # Rotate who goes first, so no server always runs right after the same neighbour.
-                        for point in points[rep % len(points):] + points[: rep % len(points)] if points else []:
+                        first = rep % len(points)
+                        for point in points[first:] + points[:first]:
                             if point.ok:
                                 _measured_run(point, h2, rep, plan, work)
                     for point in points:

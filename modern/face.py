@@ -71,7 +71,7 @@ class LoopRunner:
         Raises:
             CallEnded: gRPC ended the call (cancelled, deadline, stop) before the coroutine did.
         """
-        future = submit(coro, self.loop)
+        future = self.submit(coro)
         # add_callback is False when the call already ended: then nobody waits for the answer.
         if not future.done() and not context.add_callback(future.cancel):
             future.cancel()
