@@ -18,6 +18,7 @@ from typing import Any
 import translators as tr
 from modern.face import AUTO, LoopRunner, generic_handler, runner_for, unary, unary_stream
 from modern.hub import Hub
+from modern.routing import V1
 from translators._gen import v1, v1_core_execution, v1_service, v2, v2_core_execution
 
 ASYNC_SERVICE = v1_service.DESCRIPTOR.services_by_name["AsyncAgentService"].full_name
@@ -99,16 +100,17 @@ def _agent(group: Any) -> v1.Agent:
 
 def async_handlers(hub: Hub, render: V1Renderers, runner: LoopRunner | None) -> dict[str, Any]:
     """The AsyncAgentService method handlers."""
+    calls = hub.for_caller(V1)
 
     async def logs(request: v2.GetTaskLogsRequest, timeout: float | None = None) -> AsyncIterator[Any]:
-        return await hub.get_task_logs(request, timeout=timeout)
+        return await calls.get_task_logs(request, timeout=timeout)
 
     return {
-        "CreateTask": unary(hub.create_task, wire(tr.create_task_request_to_v2_from_wire), render.create_task, runner),
-        "GetTask": unary(hub.get_task, wire(tr.get_task_request_to_v2_from_wire), render.get_task, runner),
-        "DeleteTask": unary(hub.delete_task, wire(tr.delete_task_request_to_v2_from_wire), render.delete_task, runner),
+        "CreateTask": unary(calls.create_task, wire(tr.create_task_request_to_v2_from_wire), render.create_task, runner),
+        "GetTask": unary(calls.get_task, wire(tr.get_task_request_to_v2_from_wire), render.get_task, runner),
+        "DeleteTask": unary(calls.delete_task, wire(tr.delete_task_request_to_v2_from_wire), render.delete_task, runner),
         "GetTaskMetrics": unary(
-            hub.get_task_metrics, wire(tr.get_task_metrics_request_to_v2_from_wire), render.metrics, runner
+            calls.get_task_metrics, wire(tr.get_task_metrics_request_to_v2_from_wire), render.metrics, runner
         ),
         "GetTaskLogs": unary_stream(logs, wire(tr.get_task_logs_request_to_v2_from_wire), render.logs, runner),
     }

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modern.errors import BridgeError, ConnectorError, ConnectorNotFoundError, DeadlineError, UnimplementedError
-from modern.registry import ConnectorEntry
+from modern.entry import ConnectorEntry
 
 log = logging.getLogger("modern.hub")
 

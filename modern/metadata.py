@@ -18,7 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from modern.errors import ConnectorNotFoundError
-from modern.registry import ConnectorEntry, ConnectorRegistry
+from modern.implementation import Implementation
+from modern.registry import ConnectorRegistry
+from modern.routing import V1, V2
 from translators._gen import v2
 
 SYNC_SUFFIX = " (sync)"
@@ -37,7 +39,7 @@ class AgentGroup:
         return self.connector.name
 
 
-def _preferred(current: ConnectorEntry | None, candidate: ConnectorEntry) -> bool:
+def _preferred(current: Implementation | None, candidate: Implementation) -> bool:
     if current is None:
         return True
     cur_v, new_v = current.category[1], candidate.category[1]
@@ -46,16 +48,16 @@ def _preferred(current: ConnectorEntry | None, candidate: ConnectorEntry) -> boo
     return new_v == 0 or new_v > cur_v
 
 
-def build_groups(entries: list[ConnectorEntry]) -> list[AgentGroup]:
+def build_groups(entries: list[Implementation]) -> list[AgentGroup]:
     """Group registered connectors into v1 Agents (rules in the module docstring).
 
     Args:
-        entries: The registry's entries in registration order.
+        entries: One implementation per category (``registry.primary("v1")``), in registration order.
 
     Returns:
         The groups, in order of first registration.
     """
-    chosen: dict[str, ConnectorEntry] = {}
+    chosen: dict[str, Implementation] = {}
     kinds: dict[str, set[bool]] = {}
     for e in entries:
         task_type = e.category[0]
@@ -76,7 +78,11 @@ def build_groups(entries: list[ConnectorEntry]) -> list[AgentGroup]:
 
 
 class AgentView:
-    """Cached ``AgentGroup``s of a registry."""
+    """Cached ``AgentGroup``s of a registry.
+
+    Listed are the implementations a v1 caller reaches by default (one per category). A name only
+    Flyte 2 callers are shown (another SDK's connector for the same category) still answers GetAgent.
+    """
 
     def __init__(self, registry: ConnectorRegistry) -> None:
         self._registry = registry
@@ -87,8 +93,10 @@ class AgentView:
     def groups(self) -> list[AgentGroup]:
         """All groups (rebuilt only when the registry changed)."""
         if self._generation != self._registry.generation:
-            groups = build_groups(self._registry.entries())
-            self._by_name = {g.name: g for g in groups}
+            groups = build_groups(self._registry.primary(V1))
+            by_name = {g.name: g for g in build_groups(self._registry.primary(V2))}
+            by_name.update((g.name, g) for g in groups)
+            self._by_name = by_name
             self._groups = groups
             self._generation = self._registry.generation
         return self._groups

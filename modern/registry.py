@@ -4,104 +4,25 @@ Connector modules register at import time (``ConnectorRegistry.register(MyConnec
 SDKs do; that class-level call acts on the default registry. The same method names work on an
 instance (``reg.register(x)``), which is what servers and tests use. A small descriptor gives each
 method both bindings, so there is one implementation.
+
+The registry holds *implementations* (``modern.implementation``): a category may have one per key
+(the bridge's API, flytekit, flyte-sdk, each upstream server). ``register`` adds a local connector;
+``add`` any implementation. ``modern.routing`` picks one per call; the metadata calls list each
+category once, under the implementation a caller of that generation reaches by default.
 """
 
 from __future__ import annotations
 
-import inspect
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from modern.connector import AsyncConnector, ResourceMeta, SyncConnector
+from modern.entry import ConnectorEntry
 from modern.errors import ConnectorNotFoundError
+from modern.implementation import Implementation
+from modern.local import LocalImplementation
+from modern.routing import CALLER_FAMILY, V1, V2, ranked
 from translators._gen import v2
-
-
-def _takes(fn: Callable[..., Any], name: str) -> bool:
-    """Whether ``fn`` accepts keyword ``name`` (directly or through ``**kwargs``)."""
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return True
-    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
-
-
-def _is_async(fn: Any) -> bool:
-    return inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
-
-
-@dataclass(frozen=True)
-class ConnectorEntry:
-    """One registered connector with everything the hub needs, computed once at registration.
-
-    Attributes:
-        connector: The connector object.
-        is_sync: True for a connector with ``do`` (a ``SyncConnector`` or look-alike).
-        takes_inputs: Whether ``create``/``do`` accepts ``inputs`` (else inputs are never decoded).
-        async_methods: Names of methods that are coroutine functions (others run in a thread).
-        accepted_kwargs: Per method, None if it takes ``**kwargs``, else the keyword names it takes.
-    """
-
-    connector: Any
-    is_sync: bool
-    takes_inputs: bool
-    async_methods: frozenset[str]
-    accepted_kwargs: dict[str, frozenset[str] | None] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        """The connector's display name (``Agent``/``Connector`` name)."""
-        return str(getattr(self.connector, "name", type(self.connector).__name__))
-
-    @property
-    def category(self) -> tuple[str, int]:
-        """The (task type name, version) the connector serves."""
-        return (str(self.connector.task_type_name), int(getattr(self.connector, "task_type_version", 0)))
-
-    @property
-    def metadata_type(self) -> type[ResourceMeta]:
-        """The connector's ``ResourceMeta`` class."""
-        return getattr(self.connector, "metadata_type", ResourceMeta)
-
-    @classmethod
-    def of(cls, connector: Any) -> ConnectorEntry:
-        """Inspect ``connector`` once.
-
-        Args:
-            connector: An ``AsyncConnector``/``SyncConnector`` or an object with the same methods.
-
-        Returns:
-            The entry.
-
-        Raises:
-            TypeError: The object is neither kind, or lacks ``task_type_name``.
-        """
-        if not getattr(connector, "task_type_name", None):
-            raise TypeError(f"{type(connector).__name__} has no task_type_name")
-        is_sync = isinstance(connector, SyncConnector) or (
-            not isinstance(connector, AsyncConnector) and callable(getattr(connector, "do", None))
-        )
-        needed = ("do",) if is_sync else ("create", "get", "delete")
-        missing = [m for m in needed if not callable(getattr(connector, m, None))]
-        if missing:
-            raise TypeError(f"{type(connector).__name__} lacks {', '.join(missing)}")
-        methods = ("do",) if is_sync else ("create", "get", "delete", "get_metrics", "get_logs")
-        async_methods = frozenset(m for m in methods if _is_async(getattr(connector, m, None)))
-        accepted: dict[str, frozenset[str] | None] = {}
-        for m in methods:
-            fn = getattr(connector, m, None)
-            try:
-                params = inspect.signature(fn).parameters if fn is not None else {}
-            except (TypeError, ValueError):
-                params = {}
-            if not params or any(p.kind is p.VAR_KEYWORD for p in params.values()):
-                accepted[m] = None
-            else:
-                accepted[m] = frozenset(params)
-        first = connector.do if is_sync else connector.create
-        return cls(connector, is_sync, _takes(first, "inputs"), async_methods, accepted)
 
 
 class _Dual:
@@ -116,58 +37,92 @@ class _Dual:
 
 
 class ConnectorRegistry:
-    """Connectors keyed by task category (task type name, version).
+    """Implementations keyed by task category (task type name, version).
 
     Class-level calls act on ``default_registry()``; calls on an instance act on that instance.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._by_key: dict[tuple[str, int], ConnectorEntry] = {}
-        # Metadata answers are cached until the next registration: ListAgents is polled every 10 s.
-        self._metadata: dict[str, v2.Connector] | None = None
-        #: Bumped on every registration so that views built from the registry know when to rebuild.
+        self._by_key: dict[tuple[str, int], tuple[Implementation, ...]] = {}
+        self._prefer: dict[str, str] = {}
+        # Metadata answers are cached until the next change: ListAgents is polled every 10 s.
+        self._metadata: dict[str, dict[str, v2.Connector]] = {}
+        #: Bumped on every change so that views built from the registry know when to rebuild.
         self.generation = 0
+
+    def _changed(self) -> None:
+        self._metadata = {}
+        self.generation += 1
 
     @_Dual
     def register(self, connector: Any, override: bool = False) -> None:
-        """Register ``connector`` under its (task_type_name, task_type_version).
+        """Register a local ``connector`` under its (task_type_name, task_type_version).
+
+        A connector of another source (flytekit, flyte-sdk, the bridge's API) for the same category is
+        kept beside it; one of the same source is a duplicate.
 
         Args:
             connector: The connector instance.
-            override: Replace an existing connector for the same category instead of raising.
+            override: Replace an existing connector of the same source and category instead of raising.
 
         Raises:
-            ValueError: A connector for the same category exists and ``override`` is False.
+            ValueError: A connector of the same source for the same category exists and ``override`` is False.
             TypeError: ``connector`` is not a connector.
         """
-        entry = ConnectorEntry.of(connector)
-        with self._lock:
-            if entry.category in self._by_key and not override:
-                name, version = entry.category
-                raise ValueError(f"Duplicate connector for task type: {name} and version: {version}")
-            self._by_key[entry.category] = entry
-            self._metadata = None
-            self.generation += 1
+        self.add(LocalImplementation(ConnectorEntry.of(connector)), override=override)
 
     @_Dual
-    def get_connector(self, task_type_name: str, task_type_version: int = 0) -> Any:
-        """Return the connector for a task category.
+    def add(self, impl: Implementation, override: bool = False) -> None:
+        """Add an implementation of its category (at most one per ``impl.key``).
 
         Raises:
-            ConnectorNotFoundError: Nothing is registered for it.
+            ValueError: The category has an implementation with the same key and ``override`` is False.
         """
-        return self.entry(task_type_name, task_type_version).connector
+        with self._lock:
+            current = self._by_key.get(impl.category, ())
+            same = [i for i in current if i.key == impl.key]
+            if same and not override:
+                name, version = impl.category
+                raise ValueError(f"Duplicate connector for task type: {name} and version: {version} ({impl.key})")
+            if same:
+                self._by_key[impl.category] = tuple(impl if i.key == impl.key else i for i in current)
+            else:
+                self._by_key[impl.category] = (*current, impl)
+            self._changed()
 
     @_Dual
-    def entry(self, task_type_name: str, task_type_version: int = 0) -> ConnectorEntry:
-        """Return the ``ConnectorEntry`` for a task category (the hub's lookup).
+    def remove(self, impl: Implementation) -> None:
+        """Remove ``impl`` (an upstream that no longer serves a category); absent is not an error."""
+        with self._lock:
+            kept = tuple(i for i in self._by_key.get(impl.category, ()) if i is not impl)
+            if kept:
+                self._by_key[impl.category] = kept
+            else:
+                self._by_key.pop(impl.category, None)
+            self._changed()
+
+    @_Dual
+    def prefer(self, task_type_name: str, key: str) -> None:
+        """Pin the implementation of ``task_type_name`` (every version) whose key or source is ``key``."""
+        with self._lock:
+            self._prefer[task_type_name] = key
+            self._changed()
+
+    @_Dual
+    def preferred(self, task_type_name: str) -> str | None:
+        """The ``--prefer`` value for a category name, if any."""
+        return self._prefer.get(task_type_name)
+
+    @_Dual
+    def implementations(self, task_type_name: str, task_type_version: int = 0) -> tuple[Implementation, ...]:
+        """A category's implementations in registration order.
 
         Raises:
             ConnectorNotFoundError: Nothing is registered for it.
         """
         found = self._by_key.get((task_type_name, task_type_version))
-        if found is None:
+        if not found:
             raise ConnectorNotFoundError(
                 f"task category {task_type_name!r} version {task_type_version}",
                 (f"{n} v{v}" for n, v in self._by_key),
@@ -175,39 +130,71 @@ class ConnectorRegistry:
         return found
 
     @_Dual
+    def all_implementations(self) -> list[Implementation]:
+        """Every implementation of every category, in registration order of the categories."""
+        return [i for impls in list(self._by_key.values()) for i in impls]
+
+    @_Dual
+    def primary(self, caller: str = V2) -> list[Implementation]:
+        """One implementation per category: the one a caller of that generation reaches by default."""
+        family = CALLER_FAMILY[caller]
+        return [ranked(impls, family, self._prefer.get(cat[0]))[0] for cat, impls in list(self._by_key.items())]
+
+    @_Dual
+    def get_connector(self, task_type_name: str, task_type_version: int = 0) -> Any:
+        """Return the local connector for a task category (the first registered).
+
+        Raises:
+            ConnectorNotFoundError: No local connector is registered for it.
+        """
+        return self.entry(task_type_name, task_type_version).connector
+
+    @_Dual
+    def entry(self, task_type_name: str, task_type_version: int = 0) -> ConnectorEntry:
+        """Return the ``ConnectorEntry`` of the first local connector for a task category.
+
+        Raises:
+            ConnectorNotFoundError: No local connector is registered for it.
+        """
+        for impl in self.implementations(task_type_name, task_type_version):
+            if isinstance(impl, LocalImplementation):
+                return impl.entry
+        raise ConnectorNotFoundError(f"local connector for {task_type_name!r} version {task_type_version}")
+
+    @_Dual
     def entries(self) -> list[ConnectorEntry]:
-        """All registered connectors, in registration order."""
-        return list(self._by_key.values())
+        """All registered local connectors, in registration order."""
+        return [i.entry for i in self.all_implementations() if isinstance(i, LocalImplementation)]
 
     @_Dual
     def has(self, task_type_name: str, task_type_version: int = 0) -> bool:
-        """Whether a connector serves the category."""
+        """Whether anything serves the category."""
         return (task_type_name, task_type_version) in self._by_key
 
-    def _metadata_map(self) -> dict[str, v2.Connector]:
-        cached = self._metadata
+    def _metadata_map(self, caller: str = V2) -> dict[str, v2.Connector]:
+        cached = self._metadata.get(caller)
         if cached is None:
             cached = {}
-            for e in list(self._by_key.values()):
-                meta = cached.setdefault(e.name, v2.Connector(name=e.name))
-                name, version = e.category
+            for impl in self.primary(caller):
+                meta = cached.setdefault(impl.name, v2.Connector(name=impl.name))
+                name, version = impl.category
                 meta.supported_task_categories.add(name=name, version=version)
-            self._metadata = cached
+            self._metadata[caller] = cached
         return cached
 
     @_Dual
     def list_connectors(self) -> list[v2.Connector]:
-        """One v2 ``Connector`` per connector name with all its task categories."""
+        """One v2 ``Connector`` per connector name with its task categories (each category once)."""
         return list(self._metadata_map().values())
 
     @_Dual
     def get_connector_metadata(self, name: str) -> v2.Connector:
-        """The v2 ``Connector`` named ``name``.
+        """The v2 ``Connector`` named ``name`` (a name only Flyte 1 callers are shown works too).
 
         Raises:
             ConnectorNotFoundError: No connector has that name.
         """
-        found = self._metadata_map().get(name)
+        found = self._metadata_map().get(name) or self._metadata_map(V1).get(name)
         if found is None:
             raise ConnectorNotFoundError(f"name {name!r}", self._metadata_map())
         return found
