@@ -29,6 +29,19 @@ def _seconds(text: str) -> float:
     return value
 
 
+_SOURCES = ("bridge", "flytekit", "flyte-sdk", "upstream")
+
+
+def _preference(text: str) -> tuple[str, str]:
+    """``CATEGORY=SOURCE`` for ``--prefer``: SOURCE is bridge, flytekit, flyte-sdk, upstream or upstream:ADDRESS."""
+    category, sep, source = text.partition("=")
+    if not sep or not category or not source:
+        raise argparse.ArgumentTypeError("expected CATEGORY=SOURCE, e.g. snowflake=flytekit")
+    if source not in _SOURCES and not (source.startswith("upstream:") and len(source) > len("upstream:")):
+        raise argparse.ArgumentTypeError(f"SOURCE must be one of {', '.join(_SOURCES)} or upstream:ADDRESS, not {source!r}")
+    return category, source
+
+
 def _add_serve_flags(p: argparse.ArgumentParser) -> None:
     sdk = p.add_argument_group("flags shared with pyflyte serve connector and c0")
     sdk.add_argument("--port", type=int, default=8000, help="gRPC port (both generations). Default 8000.")
@@ -45,6 +58,12 @@ def _add_serve_flags(p: argparse.ArgumentParser) -> None:
         help="Connector modules to import; repeatable (--modules a --modules b) or several at once (--modules a b).",
     )
     own = p.add_argument_group("bridge flags")
+    own.add_argument(
+        "--prefer", action="append", type=_preference, default=[], metavar="CATEGORY=SOURCE",
+        help="Pin the implementation of a task category that several sources serve: SOURCE is bridge, flytekit, "
+             "flyte-sdk, upstream or upstream:ADDRESS. Repeatable. Default: route by the template's SDK, then the "
+             "caller's generation (README, 'One category, two SDKs').",
+    )
     own.add_argument("--host", default="[::]", help="Address to bind. Default [::] (all).")
     own.add_argument("--threads", type=_positive_int, default=128,
                      help="With --server-mode threads: calls served at once; more wait in a queue. Default 128.")

@@ -5,15 +5,16 @@ Order (later sources may add to what earlier ones registered):
 1. Built-ins, so a bare ``flyte-bridge serve`` serves real work: the file sensor
    (``modern.sensors.builtin``) and the echo example (``bridge.examples``).
 2. Entry points of the project's group ``flyte_connector_bridge.connectors``, flyte-sdk's
-   ``flyte.connectors`` (as ``c0`` loads them) and flytekit's ``flytekit.plugins`` (as
-   ``pyflyte serve connector`` does; flytekit is imported only when that group is not empty,
-   because importing flytekit loads its plugins and costs about a second).
+   ``flyte.connectors`` (as ``c0`` loads them) and, when flytekit is installed, flytekit's
+   ``flytekit.plugins`` plus its built-in webhook connector (as ``pyflyte serve connector`` does;
+   importing flytekit loads its plugins and costs about a second).
 3. ``--modules`` given on the command line (the current directory is on ``sys.path``, as in
    ``pyflyte serve``).
 4. Adapters: flytekit's and flyte-sdk's own registries are imported into the hub registry when
    those SDKs were imported by any of the above.
 
-A module that fails to import is logged, listed in the start table and skipped; the rest serve.
+A module that fails to import is logged, listed in the start table and skipped; the rest serve. A
+module that imports but registers no connector (a propeller-only plugin) is listed as such.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ class DiscoveryReport:
     loaded: list[tuple[str, str]] = field(default_factory=list)
     failed: list[LoadFailure] = field(default_factory=list)
     adapted: list[str] = field(default_factory=list)
+    #: Loaded (source, name) pairs whose module registered no connector (e.g. a propeller-only plugin).
+    empty: list[tuple[str, str]] = field(default_factory=list)
+    #: (source, name, module) of everything loaded, to find the empty ones once SDK registries are adapted.
+    modules: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def _summary(exc: BaseException) -> str:
@@ -73,6 +78,7 @@ def _import(report: DiscoveryReport, source: str, name: str, module: str) -> Non
         log.debug("import of %s failed", module, exc_info=True)
     else:
         report.loaded.append((source, name))
+        report.modules.append((source, name, module))
         log.info("loaded connector module %s (%s)", name, source)
 
 
@@ -90,6 +96,7 @@ def _load_group(report: DiscoveryReport, group: str, seen: set[str]) -> None:
             log.debug("entry point %s failed", ep.name, exc_info=True)
         else:
             report.loaded.append((group, ep.name))
+            report.modules.append((group, ep.name, ep.module))
             log.info("loaded entry point %s (%s)", ep.name, group)
 
 
@@ -127,6 +134,37 @@ def _adapt(report: DiscoveryReport, registry: Any) -> None:
             log.info("adapted %d %s connector(s) into the bridge", len(added or ()), sdk)
 
 
+def _connector_modules(registry: Any) -> set[str]:
+    """The modules defining every connector class known here: the hub's and both SDKs' registries."""
+    found = {i.origin for i in registry.all_implementations()}
+    for impl in registry.all_implementations():
+        found.add(type(getattr(impl, "connector", impl)).__module__)
+    for sdk, path in (("flytekit", "flytekit.extend.backend.base_connector"), ("flyte", "flyte.connectors")):
+        if sdk in sys.modules:
+            try:
+                sdk_registry = importlib.import_module(path).ConnectorRegistry
+                found.update(type(c).__module__ for c in getattr(sdk_registry, "_REGISTRY", {}).values())
+            except Exception:  # an SDK version without that registry: nothing to add
+                pass
+    return found
+
+
+def _mark_empty(report: DiscoveryReport, registry: Any) -> None:
+    # A module registered something if a known connector class is defined in it or below it. A module
+    # that registers a connector defined elsewhere (a re-export) is marked only if nothing else is.
+    modules = _connector_modules(registry)
+    for source, name, module in report.modules:
+        if source == "builtin" or module == "flytekit":
+            continue
+        if not any(m == module or m.startswith(module + ".") for m in modules):
+            report.empty.append((source, name))
+            log.info("connector module %s (%s) loaded but registered no connector", name, source)
+
+
+#: What ``pyflyte serve connector`` imports besides the entry points (its built-in webhook connector).
+FLYTEKIT_SERVE_MODULES: tuple[str, ...] = ("flytekit.extras.webhook",)
+
+
 def discover(
     registry: Any,
     modules: Sequence[str] = (),
@@ -156,13 +194,26 @@ def discover(
     if entry_point_groups:
         _load_group(report, PROJECT_GROUP, seen)
         _load_group(report, FLYTE_SDK_GROUP, seen)
-        if list(entry_points(group=FLYTEKIT_GROUP)) and importlib.util.find_spec("flytekit"):
+        if importlib.util.find_spec("flytekit"):
+            # As pyflyte serve connector: flytekit's plugins plus its built-in webhook connector.
             _import(report, FLYTEKIT_GROUP, "flytekit", "flytekit")
             _load_group(report, FLYTEKIT_GROUP, seen)
+            for module in FLYTEKIT_SERVE_MODULES:
+                if module not in seen and _exists(module):
+                    seen.add(module)
+                    _import(report, "flytekit", module, module)
     for module in modules:
         if module in seen:
             continue
         seen.add(module)
         _import(report, "--modules", module, module)
     _adapt(report, registry)
+    _mark_empty(report, registry)
     return report
+
+
+def _exists(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False

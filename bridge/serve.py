@@ -18,7 +18,7 @@ from bridge.logs import configure_logging
 from bridge.metrics import start_metrics, worker_port
 from bridge.runtime import run_until_stopped
 from bridge.server import BridgeServer, ServerOptions, build_server
-from bridge.table import format_start_table, served_rows
+from bridge.table import format_start_table, routing_lines, served_rows
 from bridge.tls import TlsConfigError, server_credentials
 from bridge.workers import supervise
 from modern import shared_loop
@@ -139,6 +139,8 @@ async def _serve(args: argparse.Namespace, credentials: grpc.ServerCredentials |
 
     registry = modern.default_registry()
     report = discover(registry, args.modules, entry_point_groups=args.entry_points)
+    for category, source in args.prefer:
+        registry.prefer(category, source)
     hub = make_hub(registry)
     # Blocking connector methods run in the loop's default executor (asyncio.to_thread): --worker sizes it.
     asyncio.get_running_loop().set_default_executor(
@@ -164,7 +166,7 @@ async def _serve(args: argparse.Namespace, credentials: grpc.ServerCredentials |
 
         def _announce(server: BridgeServer) -> None:
             if first:
-                table = format_start_table(served_rows(registry), report)
+                table = format_start_table(served_rows(registry), report, routing_lines(registry))
                 if args.log_format == "json":
                     log.info("%s", table)
                 else:

@@ -1,7 +1,10 @@
 """The start table: what this bridge serves, to whom, and which modules were skipped.
 
 Printed to stderr (and logged) once the connectors are loaded, like ``c0``'s metadata table, with
-two more columns: whether a connector is sync or async and which Flyte generations reach it.
+three more columns: whether a connector is sync or async, which Flyte generations reach it, and its
+source (the bridge's API, flytekit, flyte-sdk or an upstream, with the module or address). A category
+that several sources serve gets one line saying how it is routed; modules that loaded but registered
+no connector are listed apart.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ class ServedRow:
     category: str
     kind: str
     generations: str
+    source: str = ""
 
 
 def _kind(connector: Any) -> str:
@@ -42,12 +46,12 @@ def served_rows(registry: Any) -> list[ServedRow]:
         Rows sorted by connector name, then category.
     """
     rows: list[ServedRow] = []
-    entries = getattr(registry, "entries", None)
-    if callable(entries):  # modern.ConnectorRegistry: each entry knows whether it is sync
-        for e in entries():
-            name, version = e.category
-            rows.append(_row(e.name, name, version, "sync" if e.is_sync else "async"))
-        return sorted(rows, key=lambda r: (r.connector, r.category))
+    impls = getattr(registry, "all_implementations", None)
+    if callable(impls):  # modern.ConnectorRegistry: each implementation knows its kind and source
+        for i in impls():
+            name, version = i.category
+            rows.append(_row(i.name, name, version, "sync" if i.is_sync else "async", i.describe()))
+        return sorted(rows, key=lambda r: (r.connector, r.category, r.source))
     for item in registry.list_connectors():
         if hasattr(item, "supported_task_categories"):  # a v2 Connector message
             for cat in item.supported_task_categories:
@@ -68,11 +72,39 @@ def served_rows(registry: Any) -> list[ServedRow]:
     return sorted(rows, key=lambda r: (r.connector, r.category))
 
 
-def _row(name: str, category: str, version: int, kind: str) -> ServedRow:
+def routing_lines(registry: Any) -> list[str]:
+    """One line per category that several implementations serve, saying which one each caller reaches.
+
+    Args:
+        registry: A ``modern.ConnectorRegistry``.
+    """
+    from modern.implementation import FLYTE_SDK, FLYTEKIT
+    from modern.routing import ranked
+
+    lines = []
+    by_category: dict[tuple[str, int], list[Any]] = {}
+    for impl in registry.all_implementations():
+        by_category.setdefault(impl.category, []).append(impl)
+    for (name, version), impls in by_category.items():
+        if len(impls) < 2:
+            continue
+        pinned = registry.preferred(name)
+        if pinned is not None:
+            lines.append(f"{name} (v{version}): every call to {ranked(impls, FLYTEKIT, pinned)[0].key} (--prefer {name}={pinned})")
+            continue
+        kit, sdk = ranked(impls, FLYTEKIT)[0].key, ranked(impls, FLYTE_SDK)[0].key
+        lines.append(
+            f"{name} (v{version}): flytekit templates and v1 callers -> {kit}; "
+            f"flyte-sdk templates and v2 callers -> {sdk}; Get/Delete -> the one that created the task"
+        )
+    return lines
+
+
+def _row(name: str, category: str, version: int, kind: str, source: str = "") -> ServedRow:
     # v1 reaches sync connectors through ExecuteTaskSync (and Create/Get when configured async);
     # v2 has no sync service, so it always goes through CreateTask/GetTask.
     generations = "v1 (ExecuteTaskSync, Create/Get) + v2" if kind == "sync" else "v1 + v2"
-    return ServedRow(name, f"{category} (v{version})", kind, generations)
+    return ServedRow(name, f"{category} (v{version})", kind, generations, source)
 
 
 def _grid(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -84,12 +116,15 @@ def _grid(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return out
 
 
-def format_start_table(rows: Sequence[ServedRow], report: DiscoveryReport | None = None) -> str:
+def format_start_table(
+    rows: Sequence[ServedRow], report: DiscoveryReport | None = None, routes: Sequence[str] = ()
+) -> str:
     """Render the served connectors (and any skipped modules) as a text table.
 
     Args:
         rows: From :func:`served_rows`.
-        report: The discovery report, for the skipped-modules section.
+        report: The discovery report, for the skipped and empty-modules sections.
+        routes: From :func:`routing_lines`.
 
     Returns:
         The table text (several lines, no trailing newline).
@@ -97,11 +132,16 @@ def format_start_table(rows: Sequence[ServedRow], report: DiscoveryReport | None
     lines = ["Connectors served by flyte-connector-bridge:"]
     if rows:
         lines += _grid(
-            ("connector", "task category", "kind", "generations"),
-            [(r.connector, r.category, r.kind, r.generations) for r in rows],
+            ("connector", "task category", "kind", "generations", "source"),
+            [(r.connector, r.category, r.kind, r.generations, r.source) for r in rows],
         )
     else:
         lines.append("  (none: add connector modules with --modules or entry points)")
+    if routes:
+        lines.append("Routed (a category with several implementations):")
+        lines += [f"  {line}" for line in routes]
+    if report is not None and report.empty:
+        lines.append("Loaded but registered no connector: " + ", ".join(f"{n} ({s})" for s, n in report.empty))
     if report is not None and report.failed:
         lines.append("Skipped (failed to load):")
         lines += _grid(("source", "name", "error"), [(f.source, f.name, f.error) for f in report.failed])

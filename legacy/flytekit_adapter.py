@@ -60,9 +60,10 @@ class _Wrapped:
     """What both adapters take from the flytekit connector they wrap: it, its name and its category."""
 
     wants_literals = True
+    implementation_source = "flytekit"
 
     def __init__(self, connector: Any) -> None:
-        self.flytekit_connector = connector
+        self.flytekit_connector = self.wrapped_connector = connector
         self.name = str(connector.name)
         self.task_type_name = str(connector.task_category.name)
         self.task_type_version = int(connector.task_category.version)
@@ -182,7 +183,8 @@ def import_flytekit_registry(registry: ConnectorRegistry | None = None, *, overr
 
     ``import flytekit`` loads the ``flytekit.plugins`` entry points, whose modules register their
     connectors in flytekit's registry; this then adapts each of them. A category the hub registry
-    already serves is kept (a warning is logged) unless ``override``. flytekit's ``SensorEngine`` is
+    already serves through another source (the bridge's API, flyte-sdk) keeps that implementation too;
+one already served by a flytekit connector is kept (a warning is logged) unless ``override``. flytekit's ``SensorEngine`` is
     replaced by the bridge's engine, which is registered (with override) if the registry lacks it.
 
     Args:
@@ -206,10 +208,11 @@ def import_flytekit_registry(registry: ConnectorRegistry | None = None, *, overr
             if not (registry.has(*category) and isinstance(registry.get_connector(*category), SensorEngine)):
                 added.append(register_into(registry))
             continue
-        if registry.has(*category) and not override:
-            current = registry.get_connector(*category)
-            if getattr(current, "flytekit_connector", None) is not connector:
-                log.warning("flytekit connector %r for %s v%d not registered: category taken", connector.name, *category)
+        # Another source's connector for the same category stays beside this one (modern.routing picks).
+        current = registry.implementation(*category, FlytekitAsyncAdapter.implementation_source)
+        if current is not None and not override:
+            if getattr(getattr(current, "connector", None), "flytekit_connector", None) is not connector:
+                log.warning("flytekit connector %r for %s v%d not registered: a flytekit connector serves it", connector.name, *category)
             continue
         hub_connector = adapt(connector)
         registry.register(hub_connector, override=override)

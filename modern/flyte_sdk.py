@@ -156,9 +156,10 @@ class FlyteSdkAdapter(AsyncConnector):
     """
 
     wants_literals = True
+    implementation_source = "flyte-sdk"
 
     def __init__(self, connector: Any) -> None:
-        self.sdk_connector = connector
+        self.sdk_connector = self.wrapped_connector = connector
         self.name = str(connector.name)
         self.task_type_name = str(connector.task_type_name)
         self.task_type_version = int(getattr(connector, "task_type_version", 0))
@@ -232,8 +233,8 @@ def import_flyte_registry(
 
     Args:
         registry: The hub registry (default: the process-wide one).
-        override: Replace connectors already registered for the same category (else they are kept
-            and a warning is logged).
+        override: Replace a flyte-sdk connector already registered for the same category (else it is
+            kept and a warning is logged). Other sources' connectors for the category stay beside it.
         entry_points: Load the ``flyte.connectors`` entry points first.
 
     Returns:
@@ -247,9 +248,11 @@ def import_flyte_registry(
     added = []
     for connector in list(SdkRegistry._REGISTRY.values()):
         category = (str(connector.task_type_name), int(getattr(connector, "task_type_version", 0)))
-        if registry.has(*category) and not override:
-            if getattr(registry.get_connector(*category), "sdk_connector", None) is not connector:
-                log.warning("flyte-sdk connector %r for %s v%d not registered: category taken", connector.name, *category)
+        # Another source's connector for the same category stays beside this one (modern.routing picks).
+        current = registry.implementation(*category, FlyteSdkAdapter.implementation_source)
+        if current is not None and not override:
+            if getattr(getattr(current, "connector", None), "sdk_connector", None) is not connector:
+                log.warning("flyte-sdk connector %r for %s v%d not registered: a flyte-sdk connector serves it", connector.name, *category)
             continue
         adapter = adapt(connector)
         registry.register(adapter, override=override)

@@ -130,6 +130,11 @@ class ConnectorRegistry:
         return found
 
     @_Dual
+    def implementation(self, task_type_name: str, task_type_version: int, key: str) -> Implementation | None:
+        """The category's implementation with ``key`` (a source or ``upstream:<address>``), or None."""
+        return next((i for i in self._by_key.get((task_type_name, task_type_version), ()) if i.key == key), None)
+
+    @_Dual
     def all_implementations(self) -> list[Implementation]:
         """Every implementation of every category, in registration order of the categories."""
         return [i for impls in list(self._by_key.values()) for i in impls]
