@@ -8,10 +8,6 @@ differ, so a handle reaching the wrong implementation fails.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +20,8 @@ pytest.importorskip("flyte", reason="needs the flyte extra")
 from modern import ConnectorRegistry  # noqa: E402
 from modern.routing import ROUTE_MAGIC  # noqa: E402
 from tests._servers import Served, ThreadedServer, stubs  # noqa: E402
-from tests.bridge._helpers import REPO, free_port, start_serve  # noqa: E402
+from tests.bridge._helpers import start_serve  # noqa: E402
+from tests.interop._sdk_servers import sdk_server  # noqa: E402
 from tests.interop import _two_sdks as two  # noqa: E402
 from tests.interop import _two_sdks_flyte, _two_sdks_flytekit  # noqa: E402
 from translators._gen import v1, v1_core_literals, v1_core_tasks, v1_types, v2, v2_core_literals, v2_core_tasks, v2_task_common  # noqa: E402
@@ -180,41 +177,12 @@ def test_a_second_bridge_process_answers_gets_and_prefer_flag_is_honoured(served
         assert other.stop() == 0
 
 
-def _sdk_server(argv: list[str], port: int, tmp: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
-    with open(tmp / f"{Path(argv[0]).name}-{port}.log", "wb") as log:
-        return subprocess.Popen(argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def _wait_channel(target: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> grpc.Channel:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "server exited"
-        ch = grpc.insecure_channel(target)
-        try:
-            grpc.channel_ready_future(ch).result(timeout=1)
-            return ch
-        except grpc.FutureTimeoutError:
-            ch.close()
-    raise AssertionError(f"{target} not ready")
-
-
-BIN = Path(sys.executable).parent
-
-
 @pytest.mark.parametrize("server", ["pyflyte", "c0"])
 def test_a_handle_written_by_pyflyte_or_c0_is_answered_by_the_bridge(served: Served, server: str, tmp_path: Path) -> None:
     """A rolling swap: the task was created by the SDK's own server; the bridge answers its Get."""
-    port, prom = free_port(), free_port()
-    if server == "pyflyte":
-        argv = [str(BIN / "pyflyte"), "serve", "connector", "--port", str(port), "--prometheus_port", str(prom),
-                "--modules", two.MODULES[0]]
-    else:
-        argv = [str(BIN / "c0"), "--port", str(port), "--prometheus_port", str(prom), "--modules", two.MODULES[1]]
-    proc = _sdk_server(argv, port, tmp_path)
-    try:
-        ch = _wait_channel(f"127.0.0.1:{port}", proc)
-        with ch:
+    module = two.MODULES[0] if server == "pyflyte" else two.MODULES[1]
+    with sdk_server(server, tmp_path, "--modules", module) as ch:
+        if True:
             u1, u2 = stubs(ch)
             if server == "pyflyte":
                 meta = u1.async_.CreateTask(
@@ -229,6 +197,3 @@ def test_a_handle_written_by_pyflyte_or_c0_is_answered_by_the_bridge(served: Ser
         # Both generations' Gets reach the implementation whose own decode accepts the handle.
         for getter in ("v1", "v2"):
             assert served_by(served.v1.async_, served.v2.async_, getter, meta) == expected
-    finally:
-        proc.terminate()
-        proc.wait(20)
