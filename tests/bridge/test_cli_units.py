@@ -20,7 +20,7 @@ from bridge.discovery import discover
 from bridge.logs import MAX_MESSAGE_CHARS, configure_logging
 from bridge.metrics import DISABLED, start_metrics, worker_port
 from bridge.serve import child_argv, metrics_address
-from bridge.table import format_start_table, served_rows
+from bridge.table import format_start_table, routing_lines, served_rows
 from bridge.tls import TlsConfigError, server_credentials
 
 
@@ -160,6 +160,40 @@ def test_start_table_rows_and_skipped_section(tmp_path: Path, monkeypatch: pytes
     text = format_start_table(rows, report)
     assert "s_type (v0)" in text and "sync" in text and "Skipped" in text and "bridge_test_bad_mod" in text
     assert "(none" in format_start_table([], None)
+    # The good module imported but registered nothing: listed as such, not as a connector source.
+    assert report.empty == [("--modules", "bridge_test_good_mod")]
+    assert "registered no connector: bridge_test_good_mod (--modules)" in text
+
+
+def test_start_table_shows_sources_and_how_a_shared_category_is_routed() -> None:
+    import modern
+
+    class _SdkA(_Async):
+        implementation_source = "flyte-sdk"
+        name = "A2"
+
+    registry = modern.ConnectorRegistry()
+    registry.register(_Async())
+    registry.register(_SdkA())
+    rows = served_rows(registry)
+    assert [(r.connector, r.source) for r in rows] == [("A", f"bridge ({__name__})"), ("A2", f"flyte-sdk ({__name__})")]
+    routes = routing_lines(registry)
+    assert routes == [
+        "a_type (v1): flytekit templates and v1 callers -> bridge; flyte-sdk templates and v2 callers -> flyte-sdk; "
+        "Get/Delete -> the one that created the task"
+    ]
+    registry.prefer("a_type", "bridge")
+    assert routing_lines(registry) == ["a_type (v1): every call to bridge (--prefer a_type=bridge)"]
+    text = format_start_table(rows, None, routing_lines(registry))
+    assert "| source" in text and "Routed (a category with several implementations):" in text
+
+
+def test_prefer_flag_parses_category_and_source() -> None:
+    args = build_parser().parse_args(["serve", "--prefer", "snowflake=flytekit", "--prefer", "bq=upstream:agent:8000"])
+    assert args.prefer == [("snowflake", "flytekit"), ("bq", "upstream:agent:8000")]
+    for bad in ("snowflake", "snowflake=pandas", "=flytekit", "x=upstream:"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["serve", "--prefer", bad])
 
 
 class _Details:
