@@ -129,11 +129,11 @@ def test_sync_execute_routes_like_create(served: Served) -> None:
 def test_delete_reaches_the_creator_and_a_foreign_tag_is_not_found(served: Served) -> None:
     meta = create(served, "v2", FLYTE_SDK_T)
     served.v2.async_.DeleteTask(v2.DeleteTaskRequest(task_category=CATEGORY_V2, resource_meta=meta), timeout=20)
-    forged = ROUTE_MAGIC + b"upstream:nowhere:1\n" + meta.split(b"\n", 1)[1]
+    forged = ROUTE_MAGIC + b"retired-source\n" + meta.split(b"\n", 1)[1]
     with pytest.raises(grpc.RpcError) as err:
         served.v2.async_.GetTask(v2.GetTaskRequest(task_category=CATEGORY_V2, resource_meta=forged), timeout=20)
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
-    assert "upstream:nowhere:1" in (err.value.details() or "")
+    assert "retired-source" in (err.value.details() or "")
     with pytest.raises(grpc.RpcError) as cut:
         served.v1.async_.GetTask(v1.GetTaskRequest(task_category=CATEGORY_V1, resource_meta=ROUTE_MAGIC + b"flytekit"), timeout=20)
     assert cut.value.code() == grpc.StatusCode.INVALID_ARGUMENT
