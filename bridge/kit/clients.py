@@ -155,6 +155,8 @@ class Driver:
         self.on_update = on_update or (lambda _o: None)
         self.outcome = Outcome(self.generation)
         self._get_failures = 0
+        #: GetTask errors tolerated before polling stops (propeller: more than 5); ``check`` uses 0.
+        self.max_get_failures = MAX_SYSTEM_FAILURES
         self.category = (template.type, template.task_type_version)
 
     # -- the sequence -----------------------------------------------------------------------
@@ -188,7 +190,7 @@ class Driver:
             self._get_failures += 1
             code, details = rpc_failure(exc)
             self.outcome.message = f"GetTask failed ({self._get_failures}): {code}: {details}"
-            if self._get_failures > MAX_SYSTEM_FAILURES:
+            if self._get_failures > self.max_get_failures:
                 self._end(GET_FAILED, self.outcome.message)
             else:
                 self.on_update(self.outcome)

@@ -185,7 +185,7 @@ def minimal_template(name: str, version: int = 0, **simple_inputs: int) -> Templ
     """
     template = TemplateV2(type=name, task_type_version=version)
     template.id.name = f"flyte_bridge.check.{name}"
-    template.custom.update({})
+    template.custom.SetInParent()  # present though empty
     for key, simple in simple_inputs.items():
         entry = template.interface.inputs.variables.add(key=key)
         entry.value.type.CopyFrom(v2_types.LiteralType(simple=simple))
