@@ -154,6 +154,7 @@ def check_command(args: argparse.Namespace, out: TextIO | None = None, err: Text
             return EXIT_USAGE
         finally:
             checker.close()
+            probe.wait_idle(None, options.deadline + options.cancel_grace)  # let overrunning calls end first
     _report(results, args.format, out)
     return EXIT_OK if all(r.passed for _, rows in results for r in rows) else EXIT_FAILED
 

@@ -37,13 +37,13 @@ class Probe:
         with self._lock:
             self._running.pop(token, None)
 
-    def running(self, category: tuple[str, int]) -> list[str]:
-        """Methods of ``category``'s connector still running."""
+    def running(self, category: tuple[str, int] | None = None) -> list[str]:
+        """Methods of ``category``'s connector (of any, for None) still running."""
         with self._lock:
-            return [m for c, m, _ in self._running.values() if c == category]
+            return [m for c, m, _ in self._running.values() if category is None or c == category]
 
-    def wait_idle(self, category: tuple[str, int], seconds: float) -> list[str]:
-        """Wait up to ``seconds`` for ``category``'s calls to end; return those still running."""
+    def wait_idle(self, category: tuple[str, int] | None, seconds: float) -> list[str]:
+        """Wait up to ``seconds`` for ``category``'s calls (any, for None) to end; return those still running."""
         end = time.monotonic() + seconds
         while (left := self.running(category)) and time.monotonic() < end:
             time.sleep(0.05)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,11 @@ class Row:
     passed: bool
     reason: str
 
+    def __post_init__(self) -> None:
+        # One line, bounded: a report row, whatever the connector's messages look like.
+        text = " ".join(self.reason.split())
+        self.reason = text if len(text) <= 300 else text[:297] + "..."
+
     @property
     def status(self) -> str:
         """``PASS`` or ``FAIL``."""
@@ -76,6 +82,8 @@ class Subject:
     inputs: Any
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
+    #: (call, connector methods still running ``cancel_grace`` after it passed its deadline)
+    overruns: list[tuple[Call, list[str]]] = field(default_factory=list)
 
 
 def _sensor_example(scratch: Path) -> tuple[Any, dict[str, Any]]:
@@ -133,7 +141,7 @@ class Checker:
                 d = self._driver(g, subject, Path(scratch) / g)
                 drive([d], poll=self.options.poll, timeout=self.options.timeout)
                 subject.outcomes[g] = d.outcome
-                subject.calls += d.outcome.calls
+                self._record(subject, d.outcome.calls)
             rows = {
                 "metadata": self.metadata(subject),
                 "stateless": self.stateless(subject),
@@ -153,18 +161,22 @@ class Checker:
         d.max_get_failures = 0  # a GetTask error is itself a finding: stop at the first
         return d
 
-    def _call(self, subject: Subject, method: str, fn: Callable[[], Any]) -> tuple[Any, Call]:
-        import time
+    def _record(self, subject: Subject, calls: list[Call]) -> None:
+        # Right after a call passed its deadline: did the connector stop? (Later it may have ended anyway.)
+        subject.calls += calls
+        for call in calls:
+            if call.code == "DEADLINE_EXCEEDED":
+                subject.overruns.append((call, self.probe.wait_idle(subject.category, self.options.cancel_grace)))
 
+    def _call(self, subject: Subject, method: str, fn: Callable[[], Any]) -> tuple[Any, Call]:
         started = time.monotonic()
+        result = None
         try:
             result = fn()
+            call = Call(method, "OK", "", time.monotonic() - started)
         except grpc.RpcError as exc:
             call = Call(method, *rpc_failure(exc), time.monotonic() - started)
-            subject.calls.append(call)
-            return None, call
-        call = Call(method, "OK", "", time.monotonic() - started)
-        subject.calls.append(call)
+        self._record(subject, [call])
         return result, call
 
     def _get_v2(self, subject: Subject, channel: grpc.Channel, meta: bytes, method: str) -> tuple[Any, Call]:
@@ -219,40 +231,61 @@ class Checker:
         kind = "sync (v1 calls ExecuteTaskSync)" if s.is_sync else "async"
         return Row("metadata", True, f"{s.name!r} serves {name!r} v{version}, {kind}, in ListAgents and ListConnectors")
 
+    @staticmethod
+    def _last_answer(o: Outcome) -> tuple[str, bytes] | None:
+        """What the last GetTask of ``o`` answered: ("OK", resource bytes) or (status code, b"")."""
+        gets = [c for c in o.calls if c.method == "GetTask"]
+        if not gets:
+            return None
+        if gets[-1].code != "OK":
+            return gets[-1].code, b""
+        return "OK", o.resource.SerializeToString(deterministic=True) if o.resource is not None else b""
+
+    @staticmethod
+    def _answer(got: Any, call: Call) -> tuple[str, bytes]:
+        return (call.code, b"") if got is None else ("OK", got.resource.SerializeToString(deterministic=True))
+
+    @staticmethod
+    def _show_answer(answer: tuple[str, bytes], call: Call | None = None) -> str:
+        if answer[0] != "OK":
+            return f"{answer[0]}" + (f": {call.details}" if call is not None and call.details else "")
+        resource = v2.Resource.FromString(answer[1])
+        return f"{_PHASE.Phase.Name(resource.phase)} {resource.message!r}"
+
     def stateless(self, s: Subject) -> Row:
         o = s.outcomes["v2"]
-        if not o.resource_meta:
+        here = self._last_answer(o)
+        if not o.resource_meta or here is None:
             return Row("stateless", False, f"no resource_meta to hand to another process: v2 {self._describe(o)}")
         try:
             channel = self._b()
         except RuntimeError as exc:
-            return Row("stateless", False, str(exc)[:300])
+            return Row("stateless", False, str(exc))
         got, call = self._get_v2(s, channel, o.resource_meta, "GetTask (fresh process)")
-        if got is None:
-            return Row("stateless", False, f"a fresh process could not answer GetTask from resource_meta alone: "
-                                           f"{call.code}: {call.details}")
-        if self._terminal(o) and not self._same(got.resource, o.resource):
-            return Row("stateless", False, f"a fresh process answers {_PHASE.Phase.Name(got.resource.phase)} "
-                                           f"{got.resource.message!r}, this one {o.phase} {o.message!r}")
-        return Row("stateless", True, f"a fresh process answered from resource_meta alone ({len(o.resource_meta)} bytes)")
+        there = self._answer(got, call)
+        if there != here and (here[0] != "OK" or self._terminal(o)):
+            return Row("stateless", False, f"from resource_meta alone a fresh process answers {self._show_answer(there, call)}; "
+                                           f"this one {self._show_answer(here)}")
+        return Row("stateless", True, f"a fresh process answered from resource_meta alone ({len(o.resource_meta)} bytes) "
+                                      f"as this one did: {self._show_answer(there)}")
 
     def repeatable(self, s: Subject) -> Row:
         o = s.outcomes["v2"]
-        if not self._terminal(o):
-            return Row("repeatable", False, f"no terminal answer to repeat: v2 {self._describe(o)}")
-        for attempt in (1, 2):
+        first = self._last_answer(o)
+        if first is None or (first[0] == "OK" and not self._terminal(o)):
+            return Row("repeatable", False, f"no final answer to repeat: v2 {self._describe(o)}")
+        for attempt in (2, 3):
             got, call = self._get_v2(s, self.channel_a, o.resource_meta, "GetTask (repeat)")
-            if got is None:
-                return Row("repeatable", False, f"GetTask #{attempt} after {o.phase} failed: {call.code}: {call.details}")
-            if not self._same(got.resource, o.resource):
-                return Row("repeatable", False, f"GetTask #{attempt} after {o.phase} answered "
-                                                f"{_PHASE.Phase.Name(got.resource.phase)} {got.resource.message!r}")
-        return Row("repeatable", True, f"{o.phase} answered identically 3 times")
+            again = self._answer(got, call)
+            if again != first:
+                return Row("repeatable", False, f"GetTask #{attempt} answered {self._show_answer(again, call)}, "
+                                                f"the first {self._show_answer(first)}")
+        return Row("repeatable", True, f"GetTask answered {self._show_answer(first)} 3 times")
 
     def delete(self, s: Subject, prefix: Path) -> Row:
         v2d = self._driver("v2", s, prefix)
         v2d.start()
-        s.calls += v2d.outcome.calls
+        self._record(s, v2d.outcome.calls)
         meta = v2d.outcome.resource_meta
         if not meta:
             return Row("delete", False, f"create failed, nothing to delete: {self._describe(v2d.outcome)}")
@@ -294,14 +327,14 @@ class Checker:
                                    "an unreadable resource_meta is INVALID_ARGUMENT")
 
     def deadline(self, s: Subject) -> Row:
-        overran = [c for c in s.calls if c.code == "DEADLINE_EXCEEDED"]
-        if not overran:
+        if not s.overruns:
             return Row("deadline", True, f"no call reached the {self.options.deadline:g} s deadline")
-        still = self.probe.wait_idle(s.category, self.options.cancel_grace)
-        if still:
-            return Row("deadline", False, f"{', '.join(sorted(set(still)))} still running {self.options.cancel_grace:g} s after "
-                                          f"{overran[0].method} passed its deadline: the connector ignores cancellation")
-        return Row("deadline", True, f"{overran[0].method} passed its {self.options.deadline:g} s deadline and was cancelled")
+        for call, still in s.overruns:
+            if still:
+                return Row("deadline", False, f"{', '.join(sorted(set(still)))} still running {self.options.cancel_grace:g} s "
+                                              f"after {call.method} passed its deadline: the connector ignores cancellation")
+        return Row("deadline", True, f"{len(s.overruns)} call(s) passed the {self.options.deadline:g} s deadline; "
+                                     "the connector stopped each time")
 
     def generations(self, s: Subject) -> Row:
         a, b = s.outcomes["v1"], s.outcomes["v2"]
@@ -310,7 +343,8 @@ class Checker:
         if a.outputs != b.outputs:
             return Row("generations", False, f"outputs differ: v1 {show(a.outputs, 120)}, v2 {show(b.outputs, 120)}")
         how = "ExecuteTaskSync" if a.sync else "CreateTask/GetTask"
-        return Row("generations", True, f"both {a.phase} with equal outputs (v1 through {how})")
+        equal = " with equal outputs" if a.succeeded else ""
+        return Row("generations", True, f"both {a.phase}{equal} (v1 through {how})")
 
 
 def subject_for(entry: Any, template: Any | None, inputs: dict[str, Any] | None, scratch: Path) -> Subject:
