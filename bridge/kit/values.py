@@ -18,6 +18,7 @@ from typing import Any
 
 from translators import native_to_inputs, outputs_to_native, variable_types
 from translators._gen import v1_core_literals, v2_types
+from translators.errors import TranslationError
 
 _SIMPLE = v2_types.SimpleType
 
@@ -77,7 +78,7 @@ def to_inputs(values: Mapping[str, Any], template: Any) -> Any:
         return native_to_inputs(converted, template.interface.inputs)
     except InputsError:
         raise
-    except ValueError as exc:  # LiteralConversionError and friends
+    except (TranslationError, ValueError) as exc:  # LiteralConversionError and friends
         raise InputsError(str(exc).splitlines()[0][:300]) from None
 
 
