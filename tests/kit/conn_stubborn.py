@@ -11,7 +11,7 @@ from flyteidl2.core.execution_pb2 import TaskExecution
 
 from modern import AsyncConnector, ConnectorRegistry, Resource, ResourceMeta
 
-HANG_SECONDS = 4.0
+HANG_SECONDS = 6.0
 
 
 @dataclass
