@@ -93,15 +93,16 @@ class ServedBridge:
         return self
 
     async def _start(self) -> int:
-        from bridge.serve import make_hub
+        import modern
         from bridge.server import ServerOptions, build_server
 
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(max_workers=self.worker, thread_name_prefix="flyte-bridge-kit-blocking")
         )
-        self._server = build_server(
-            make_hub(self.registry), ServerOptions(host="127.0.0.1", port=0, reflection=False, grace=1.0)
-        )
+        # No Prometheus collectors: nothing scrapes this bridge, and flyte-sdk's server module registers
+        # the same metric names when it is imported later (a test importing flyte.connectors).
+        hub = modern.Hub(self.registry, metrics=False)
+        self._server = build_server(hub, ServerOptions(host="127.0.0.1", port=0, reflection=False, grace=1.0))
         await self._server.start()
         return int(self._server.port)
 
