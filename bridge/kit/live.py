@@ -73,9 +73,7 @@ class LiveLines:
 
 def outputs_table(outcomes: list[Outcome]) -> tuple[list[str], list[str]]:
     """The outputs side by side (one column per generation) and the differences between them."""
-    names: list[str] = []
-    for o in outcomes:
-        names += [n for n in (o.outputs or {}) if n not in names]
+    names = sorted({n for o in outcomes for n in (o.outputs or {})})
     rows = []
     for name in names:
         rows.append([name] + [show(o.outputs[name]) if o.outputs and name in o.outputs else "-" for o in outcomes])
