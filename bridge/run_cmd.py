@@ -110,7 +110,7 @@ def _run(args: argparse.Namespace, template, inputs, generations: list[str], scr
             drivers.append(DRIVERS[g](bridge.channel, template, inputs, output_prefix=prefix,
                                       deadline=args.deadline, on_update=live.update))
         try:
-            drive(drivers, poll=args.poll, timeout=args.timeout)
+            drive(drivers, poll=args.poll, timeout=args.timeout, sleep=live.sleep)
         except KeyboardInterrupt:
             for d in drivers:
                 d.abort()

@@ -46,12 +46,12 @@ class LiveLines:
         self.tty = out.isatty() if tty is None else tty
         self._shown: dict[str, tuple[Any, ...]] = {}
         self._printed_at: dict[str, float] = {}
-        self._lines: dict[str, str] = {g: f"{CLIENT_NAMES[g].ljust(19)}  NOT_STARTED" for g in generations}
+        self._outcomes: dict[str, Outcome] = {}
         self._drawn = False
 
     def update(self, o: Outcome) -> None:
         """Show ``o``'s current state."""
-        self._lines[o.generation] = status_line(o)
+        self._outcomes[o.generation] = o
         if self.tty:
             self._redraw()
             return
@@ -59,14 +59,24 @@ class LiveLines:
         now = time.monotonic()
         if key != self._shown.get(o.generation) or now - self._printed_at.get(o.generation, now) >= HEARTBEAT:
             self._shown[o.generation], self._printed_at[o.generation] = key, now
-            print(self._lines[o.generation], file=self.out, flush=True)
+            print(status_line(o), file=self.out, flush=True)
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds``; on a terminal, keep the elapsed times ticking meanwhile."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            time.sleep(min(0.5, left))
+            if self.tty and self._outcomes:
+                self._redraw()
 
     def _redraw(self) -> None:
         width = shutil.get_terminal_size((120, 20)).columns - 1
         if self._drawn:
             self.out.write(f"\x1b[{len(self.generations)}F")  # back to the first line of the block
         for g in self.generations:
-            self.out.write("\x1b[2K" + self._lines[g][:width] + "\n")
+            o = self._outcomes.get(g)
+            line = status_line(o) if o is not None else f"{CLIENT_NAMES[g].ljust(19)}  NOT_STARTED"
+            self.out.write("\x1b[2K" + line[:width] + "\n")
         self._drawn = True
         self.out.flush()
 
