@@ -38,8 +38,8 @@ Phase = v2_core_execution.TaskExecution
 MAX_SYSTEM_FAILURES = 5
 """Propeller's ``MaxSystemFailures``: GetTask polling stops once more calls than this failed."""
 
-TERMINAL = {"v1": {Phase.SUCCEEDED, Phase.FAILED, Phase.ABORTED}, "v2": {Phase.SUCCEEDED, Phase.FAILED, Phase.ABORTED, Phase.RETRYABLE_FAILED}}
-# v1 does not list RETRYABLE_FAILED as terminal, but maps it to a retryable failure: the attempt ends.
+# v1 does not list RETRYABLE_FAILED as terminal (v2 does), but maps it to a retryable failure: either
+# way the attempt ends there.
 _ENDS_ATTEMPT = {Phase.SUCCEEDED, Phase.FAILED, Phase.ABORTED, Phase.RETRYABLE_FAILED}
 _STATE_TO_PHASE = {
     v1.State.RETRYABLE_FAILURE: Phase.RETRYABLE_FAILED,  # the zero value: a resource with neither field set

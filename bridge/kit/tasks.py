@@ -22,7 +22,7 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 
-from translators._gen import v1_core_tasks, v2_core_tasks, v2_interface, v2_types
+from translators._gen import v1_core_tasks, v2_core_tasks, v2_types
 from translators.cli_translate import parse_message
 
 TemplateV2 = v2_core_tasks.TaskTemplate
@@ -192,16 +192,10 @@ def minimal_template(name: str, version: int = 0, **simple_inputs: int) -> Templ
     return template
 
 
-def declared(variables: Any) -> v2_interface.VariableMap:
-    """``variables`` as a v2 VariableMap (either generation)."""
-    return v2_interface.VariableMap.FromString(variables.SerializeToString())
-
-
 __all__ = [
     "TargetError",
     "as_v1",
     "as_v2",
-    "declared",
     "load_target",
     "load_task_object",
     "minimal_template",
