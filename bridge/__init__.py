@@ -10,6 +10,16 @@ Modules: :mod:`bridge.cli` (``flyte-bridge``), :mod:`bridge.serve` (the serve co
 
 from __future__ import annotations
 
-from bridge.server import BridgeServer, ServerOptions, build_server
+from typing import Any
 
 __all__ = ["BridgeServer", "ServerOptions", "build_server"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: importing a light submodule (the pytest plugin, which pytest loads in every run of every
+    # project in the venv) must not import grpc and the whole server.
+    if name in __all__:
+        from bridge import server
+
+        return getattr(server, name)
+    raise AttributeError(f"module 'bridge' has no attribute {name!r}")

@@ -111,7 +111,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("compat", help="Installed versions, supported ranges and the v1/v2 compatibility table.")
     sub.add_parser("translate", help="Translate messages between v1 and v2 (see translate --help).", add_help=False)
     sub.add_parser("demo", help="Call the echo connector as FlytePropeller (v1) and as the Flyte 2 executor (v2).")
+    _add_kit_commands(sub)
     return parser
+
+
+def _add_kit_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from bridge import check_cmd, run_cmd
+
+    run = sub.add_parser("run", help="Run one task through your connector as both Flyte generations' clients do.",
+                         allow_abbrev=False, description=run_cmd.__doc__,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    run_cmd.add_run_flags(run)
+    check = sub.add_parser("check", help="Check connectors against the rules the Flyte clients rely on.",
+                           allow_abbrev=False, description=check_cmd.__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    check_cmd.add_check_flags(check)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -139,6 +153,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bridge.compat_cmd import compat_command
 
         return compat_command()
+    if args.command in ("run", "check"):
+        from bridge.check_cmd import check_command
+        from bridge.run_cmd import run_command
+
+        return (run_command if args.command == "run" else check_command)(args)
     if args.command == "demo":
         from bridge.demo import demo_command
 

@@ -44,16 +44,20 @@ def _resolve(type_name: str, source: str | None) -> tuple[type[Message], str]:
     raise TranslationError(f"unknown message type {type_name!r} (try a full name like flyteidl.admin.GetTaskRequest)")
 
 
+def parse_message(raw: bytes, cls: type[Message], fmt: str | None = None) -> Message:
+    """Parse ``raw`` as ``cls``: JSON when ``fmt`` says so or (``fmt`` None) the bytes start with '{', else binary."""
+    fmt = fmt or ("json" if raw.lstrip()[:1] == b"{" else "binary")
+    if fmt == "json":
+        return json_format.Parse(raw.decode("utf-8"), cls())
+    return cls.FromString(raw)
+
+
 def run(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         cls, gen = _resolve(args.type, args.source)
         raw = sys.stdin.buffer.read() if args.infile == "-" else open(args.infile, "rb").read()
-        fmt = args.in_format or ("json" if raw.lstrip()[:1] == b"{" else "binary")
-        if fmt == "json":
-            msg = json_format.Parse(raw.decode("utf-8"), cls())
-        else:
-            msg = cls.FromString(raw)
+        msg = parse_message(raw, cls, args.in_format)
         kwargs: dict[str, Any] = {"mark": not args.no_mark}
         out = translators.to_v2(msg, **kwargs) if gen == "v1" else translators.to_v1(msg, **kwargs)
         data = (json_format.MessageToJson(out) + "\n").encode() if args.out_format == "json" else out.SerializeToString()
