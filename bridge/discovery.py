@@ -19,13 +19,16 @@ module that imports but registers no connector (a propeller-only plugin) is list
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import inspect
 import logging
 import os
+import signal
 import sys
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
@@ -184,6 +187,26 @@ def discover(
     Returns:
         What was loaded, adapted and skipped.
     """
+    with _signals_kept():
+        return _discover(registry, modules, builtins, entry_point_groups)
+
+
+@contextlib.contextmanager
+def _signals_kept() -> Iterator[None]:
+    """Undo signal handlers that imported modules install (``import flytekit`` makes Ctrl-C exit(1))."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    kept = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in kept.items():
+            if handler is not None and signal.getsignal(sig) is not handler:
+                signal.signal(sig, handler)
+
+
+def _discover(registry: Any, modules: Sequence[str], builtins: Iterable[str], entry_point_groups: bool) -> DiscoveryReport:
     report = DiscoveryReport()
     seen: set[str] = set()
     if os.getcwd() not in sys.path:

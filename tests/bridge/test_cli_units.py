@@ -225,3 +225,18 @@ def test_compat_command_reports_versions() -> None:
     assert rows["flyteidl2"].ok is True and rows["protobuf"].supported != "any"
     assert code == 0, out.getvalue()
     assert "flyteidl2" in out.getvalue() and "counts:" in out.getvalue()
+
+
+def test_discovery_keeps_the_signal_handlers_a_module_replaces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # import flytekit installs a SIGINT handler that exits 1: Ctrl-C must still reach the bridge's own.
+    import signal
+
+    import modern
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "bridge_test_sig_mod.py").write_text(
+        "import signal, sys\nsignal.signal(signal.SIGINT, lambda *a: sys.exit(1))\n"
+    )
+    before = signal.getsignal(signal.SIGINT)
+    discover(modern.ConnectorRegistry(), ["bridge_test_sig_mod"], builtins=(), entry_point_groups=False)
+    assert signal.getsignal(signal.SIGINT) is before
