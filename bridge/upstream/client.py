@@ -12,6 +12,7 @@ there, by ``bridge.upstream.Upstreams.start``.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
@@ -19,6 +20,8 @@ import grpc
 
 from modern.errors import BridgeError, StatusError, UnavailableError
 from modern.implementation import upstream_key
+
+MAX_RECONNECT_BACKOFF_MS = 5000
 
 #: Address prefixes that name the upstream's generation (and skip detection).
 GENERATION_PREFIXES = {"v1://": "v1", "v2://": "v2"}
@@ -32,10 +35,18 @@ def parse_address(address: str) -> tuple[str, str | None]:
     return address, None
 
 
+#: A Python traceback's frames (lines indented deeper than its header); the exception line stays.
+_TRACEBACK = re.compile(r"(?m)^([ \t]*)Traceback \(most recent call last\):\n(?:\1[ \t]+.*(?:\n|$))*")
+
+
 def call_error(target: str, exc: grpc.aio.AioRpcError) -> BridgeError:
-    """The bridge's error for an upstream's failed call: its code, its details, naming it."""
+    """The bridge's error for an upstream's failed call: its code, its details, naming it.
+
+    A traceback in the details (flytekit sends one) is cut down to its exception line: the bridge
+    sends no tracebacks, its own or an upstream's.
+    """
     code = exc.code()
-    details = exc.details() or code.name
+    details = _TRACEBACK.sub(r"\1(traceback omitted)\n", exc.details() or code.name)
     if code == grpc.StatusCode.UNAVAILABLE:
         return UnavailableError(f"upstream {target} is unavailable: {details}")
     return StatusError(code, f"upstream {target}: {details}")
@@ -58,7 +69,8 @@ class UpstreamClient:
     ) -> None:
         self.target = target
         self.key = upstream_key(target)
-        opts = list(options)
+        # A restarted upstream is reconnected to within seconds, not after gRPC's default 2-minute backoff.
+        opts = [("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS), *options]
         self.channel = (
             grpc.aio.secure_channel(target, credentials, options=opts)
             if credentials is not None

@@ -31,7 +31,7 @@ from bridge.metrics import upstream_up_gauge
 from bridge.upstream.client import UpstreamClient, parse_address
 from bridge.upstream.dialect import DIALECTS, Dialect
 from bridge.upstream.implementation import UpstreamImplementation
-from modern.errors import BridgeError, StatusError
+from modern.errors import BridgeError, StatusError, bounded
 from modern.implementation import upstream_key
 from modern.registry import ConnectorRegistry
 from modern.routing import V1, V2
@@ -227,8 +227,8 @@ class Upstreams:
         """Each upstream's address, generation, up/down and what it serves (or why it is down)."""
         out = []
         for u in self.upstreams:
-            detail = f"{len(u.impls)} task categories" if u.up else u.error
-            out.append(UpstreamStatus(u.address, u.generation or "?", "up" if u.up else "down", detail))
+            detail = f"{len(u.impls)} task categories" if u.up else bounded(u.error, 160)
+            out.append(UpstreamStatus(u.address, u.generation or u.forced or "?", "up" if u.up else "down", detail))
         return out
 
 

@@ -58,13 +58,18 @@ class SdkServer:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def start(self, timeout: float = 90.0) -> SdkServer:
+    def launch(self) -> SdkServer:
+        """Start the process (``wait_up`` waits until it answers)."""
         argv = [*self.argv, "--port", str(self.port), "--prometheus_port", str(free_port())]
         env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(argv, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=env,
                                          start_new_session=True)
-        self.wait_up(timeout)
+        return self
+
+    def start(self, timeout: float = 90.0) -> SdkServer:
+        """Start the process and wait until its metadata service answers."""
+        self.launch().wait_up(timeout)
         return self
 
     def wait_up(self, timeout: float) -> None:
