@@ -35,18 +35,23 @@ LIST_METHOD = {
 }
 
 
+SDK_FLAGS = ("--port", "{port}", "--prometheus_port", "{metrics_port}")
+
+
 class SdkServer:
     """One SDK connector server subprocess.
 
     Args:
-        argv: The command without ``--port``/``--prometheus_port``.
+        argv: The command; ``{port}`` and ``{metrics_port}`` are filled with free ports.
         generation: ``v1`` or ``v2``: which metadata call tells that it is up.
         log_dir: Where its output goes.
+        pythonpath: Its ``PYTHONPATH`` (default: this repository, for ``--modules tests...``).
     """
 
-    def __init__(self, argv: list[str], generation: str, log_dir: Path) -> None:
+    def __init__(self, argv: list[str], generation: str, log_dir: Path, pythonpath: Path = REPO) -> None:
         self.argv = argv
         self.generation = generation
+        self.pythonpath = pythonpath
         self.port = free_port()
         self.log_path = log_dir / f"{Path(argv[0]).name}-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -60,8 +65,8 @@ class SdkServer:
 
     def launch(self) -> SdkServer:
         """Start the process (``wait_up`` waits until it answers)."""
-        argv = [*self.argv, "--port", str(self.port), "--prometheus_port", str(free_port())]
-        env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+        argv = [a.format(port=self.port, metrics_port=free_port()) for a in self.argv]
+        env = {**os.environ, "PYTHONPATH": str(self.pythonpath), "PYTHONUNBUFFERED": "1"}
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(argv, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=env,
                                          start_new_session=True)
@@ -98,14 +103,25 @@ class SdkServer:
 
 def c0(log_dir: Path) -> SdkServer:
     """flyte-sdk's ``c0`` with the interop flyte-sdk connector."""
-    return SdkServer([str(VENV_BIN / "c0"), "--modules", "tests.gateway._sdk_module"], "v2", log_dir)
+    return SdkServer([str(VENV_BIN / "c0"), *SDK_FLAGS, "--modules", "tests.gateway._sdk_module"], "v2", log_dir)
 
 
 def pyflyte_connector(log_dir: Path) -> SdkServer:
     """flytekit's ``pyflyte serve connector`` with the interop flytekit connectors (async and sync)."""
     return SdkServer(
-        [str(VENV_BIN / "pyflyte"), "serve", "connector", "--modules", "tests.gateway._fk_module"], "v1", log_dir
+        [str(VENV_BIN / "pyflyte"), "serve", "connector", *SDK_FLAGS, "--modules", "tests.gateway._fk_module"],
+        "v1", log_dir,
     )
+
+
+OLD_AGENT_DIR = Path(__file__).resolve().parent / "oldagent"
+
+
+def old_pyflyte_agent(python: Path, log_dir: Path) -> SdkServer:
+    """An old flytekit's ``pyflyte serve agent`` (run by that flytekit's ``python``) with the agents of
+    ``oldagent/bridge_test_oldagent`` (found through their entry point) and Prometheus on a free port."""
+    argv = [str(python), str(OLD_AGENT_DIR / "serve_agent.py"), "{metrics_port}", "--port", "{port}"]
+    return SdkServer(argv, "v1", log_dir, pythonpath=OLD_AGENT_DIR)
 
 
 @contextlib.asynccontextmanager
