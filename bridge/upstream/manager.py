@@ -227,7 +227,8 @@ class Upstreams:
         """Each upstream's address, generation, up/down and what it serves (or why it is down)."""
         out = []
         for u in self.upstreams:
-            detail = f"{len(u.impls)} task categories" if u.up else bounded(u.error, 160)
+            served = ", ".join(f"{name} (v{version})" for name, version in u.impls)
+            detail = bounded(served or "no task categories", 160) if u.up else bounded(u.error, 160)
             out.append(UpstreamStatus(u.address, u.generation or u.forced or "?", "up" if u.up else "down", detail))
         return out
 

@@ -52,6 +52,7 @@ def test_serve_in_front_of_c0_and_a_down_upstream(upstream: SdkServer, tmp_path:
         assert "Upstreams:" in log
         rows = {line.split("|")[1].strip(): line for line in log.splitlines() if line.startswith("| ") and "127.0.0.1" in line}
         assert "| v2 " in rows[upstream.address] and "| up " in rows[upstream.address]
+        assert f"{SDK_TYPE} (v0)" in rows[upstream.address]
         assert "| v1 " in rows[f"v1://{dead}"] and "| down " in rows[f"v1://{dead}"]
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{served.prometheus_port}/metrics", timeout=10).read().decode()
         assert f'flyte_bridge_upstream_up{{upstream="{upstream.address}"}} 1.0' in metrics

@@ -88,3 +88,23 @@ def test_upstreams_table_section() -> None:
     lines = text.splitlines()
     assert lines[0] == "Upstreams:" and any("v1://a:1" in ln and "| up " in ln for ln in lines)
     assert any("b:2" in ln and "| down " in ln for ln in lines)
+
+
+def test_registry_pending_upstream_makes_unknown_categories_unavailable() -> None:
+    from modern import ConnectorRegistry
+    from modern.errors import ConnectorNotFoundError
+
+    reg = ConnectorRegistry()
+    with pytest.raises(ConnectorNotFoundError):
+        reg.implementations("x")
+    reg.expect("upstream:a:1")
+    with pytest.raises(UnavailableError, match="waiting for upstream:a:1"):
+        reg.implementations("x")
+    reg.expect("upstream:a:1", pending=False)
+    with pytest.raises(ConnectorNotFoundError):
+        reg.implementations("x")
+    # A routing tag naming an upstream is UNAVAILABLE even when nothing is pending (it may come back).
+    with pytest.raises(UnavailableError, match="upstream:b:2"):
+        reg.implementations("x", 0, "upstream:b:2")
+    with pytest.raises(ConnectorNotFoundError):
+        reg.implementations("x", 0, "flytekit")
