@@ -125,10 +125,11 @@ class Upstreams:
         channel_options: Sequence[tuple[str, Any]] = (),
     ) -> None:
         self.registry = registry
-        self.upstreams: list[Upstream] = []
-        for address in dict.fromkeys(addresses):  # a repeated flag names one upstream
+        by_target: dict[str, Upstream] = {}
+        for address in addresses:  # a target named twice is one upstream (the first spelling wins)
             target, forced = parse_address(address)
-            self.upstreams.append(Upstream(address, target, forced))
+            by_target.setdefault(target, Upstream(address, target, forced))
+        self.upstreams = list(by_target.values())
         self.credentials = credentials
         self.interval = interval
         self.probe_timeout = probe_timeout

@@ -108,3 +108,11 @@ def test_registry_pending_upstream_makes_unknown_categories_unavailable() -> Non
         reg.implementations("x", 0, "upstream:b:2")
     with pytest.raises(ConnectorNotFoundError):
         reg.implementations("x", 0, "flytekit")
+
+
+def test_one_upstream_per_target() -> None:
+    from bridge.upstream import Upstreams
+    from modern import ConnectorRegistry
+
+    ups = Upstreams(ConnectorRegistry(), ["v1://a:1", "a:1", "b:2", "b:2"])
+    assert [(u.address, u.target, u.forced) for u in ups.upstreams] == [("v1://a:1", "a:1", "v1"), ("b:2", "b:2", None)]
