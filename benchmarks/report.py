@@ -296,7 +296,8 @@ def _gateway(results: dict[str, Any]) -> list[str]:
              "The flytekit server is pinned to core 1 and measured directly (v1, its only API) and through the "
              "bridge (`--upstream v1://...`), interleaved; the bridge is pinned to core 0, **which it shares with "
              "h2load**, so the figure understates a gateway on a core of its own. Through the bridge, a v2 call "
-             "is translated to v1 on the way up and back (a Flyte 2 executor reaching a Flyte 1 agent).", "",
+             "is translated to v1 on the way up and back (a Flyte 2 executor reaching a Flyte 1 agent); the v2 "
+             "points run after the v1 ones, alone, so their ratios compare runs of different minutes.", "",
              f"Targets: at most {TARGET_GATEWAY_P50_ADDED_MS} ms added to p50 at 1 stream, at least "
              f"{TARGET_GATEWAY_THROUGHPUT}x the upstream's own req/s at 16 streams.", "",
              "| method | conc | direct req/s | p50 ms | via bridge v1 req/s | p50 ms | ratio | via bridge v2 req/s | "
