@@ -116,3 +116,11 @@ def test_one_upstream_per_target() -> None:
 
     ups = Upstreams(ConnectorRegistry(), ["v1://a:1", "a:1", "b:2", "b:2"])
     assert [(u.address, u.target, u.forced) for u in ups.upstreams] == [("v1://a:1", "a:1", "v1"), ("b:2", "b:2", None)]
+
+
+def test_serve_refuses_half_a_client_pair(tmp_path: Path) -> None:
+    from bridge.cli import main
+
+    argv = ["serve", "--upstream", "a:1", "--upstream-tls-cert", str(tmp_path / "c.pem"), "--port", "0",
+            "--prometheus_port", "-1"]
+    assert main(argv) == 2
