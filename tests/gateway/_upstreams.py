@@ -12,6 +12,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -27,7 +28,7 @@ from tests._servers import Served, serving
 from tests.bridge._helpers import REPO, free_port
 from translators._gen import v2
 
-VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin"
+VENV_BIN = Path(sys.executable).parent  # the test venv's c0 and pyflyte
 #: The metadata method each generation's server answers.
 LIST_METHOD = {
     "v1": "/flyteidl.service.AgentMetadataService/ListAgents",
