@@ -87,6 +87,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-micro", action="store_true", help="skip the translation micro-benchmarks")
     p.add_argument("--no-scaling", action="store_true", help="skip the --workers 2 scaling figure")
     p.add_argument("--no-modes", action="store_true", help="skip the aio / thread-pool serving figure")
+    p.add_argument("--no-gateway", action="store_true", help="skip the gateway (--upstream flytekit) figure")
     p.add_argument("--out-dir", type=Path, default=HERE, help="where RESULTS*.md and the JSON go")
     p.add_argument("--profile", action="store_true", help="profile the bridge with py-spy instead")
     p.add_argument("--render-only", type=Path, default=None, metavar="JSON",
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             print(f"unknown server(s): {', '.join(sorted(unknown))}", file=sys.stderr)
             return 2
-        specs = [s for s in all_specs.values() if s.key in args.servers]
+        specs = [s for s in all_specs.values() if s.key in args.servers and s.section != "gateway"]
     else:
         specs = [s for s in all_specs.values() if s.section == "servers"]
     # The scaling figure: SO_REUSEPORT spreads whole connections over workers, so it uses 8
@@ -140,18 +141,24 @@ def main(argv: list[str] | None = None) -> int:
     mode_specs = [] if args.no_modes or args.servers else [s for s in all_specs.values() if s.section == "modes"]
     mode_plan = runner.Plan(seconds=plan.seconds, repetitions=plan.repetitions, methods=plan.methods,
                             concurrency=(64,), connections=1)
+    # The gateway figure: the bridge forwarding to pyflyte serve connector against that server directly,
+    # interleaved, at the main plan's concurrencies.
+    # --servers gateway runs this figure alone.
+    wanted = not args.no_gateway and (not args.servers or "gateway" in args.servers)
+    gateway_specs = [all_specs["flytekit"], all_specs["gateway"]] if wanted else []
     started = time.monotonic()
-    h2 = h2load.ensure_h2load() if specs or scaling_specs or mode_specs else None
+    h2 = h2load.ensure_h2load() if specs or scaling_specs or mode_specs or gateway_specs else None
     results: dict[str, Any] = {"machine": machine_info(mode, h2), "plan": plan.__dict__,
                                "scaling_plan": scaling_plan.__dict__, "mode_plan": mode_plan.__dict__,
-                               "servers": [], "scaling": [], "modes": [], "notes": []}
-    if (specs or scaling_specs or mode_specs) and h2 is None:
+                               "servers": [], "scaling": [], "modes": [], "gateway": [], "notes": []}
+    if (specs or scaling_specs or mode_specs or gateway_specs) and h2 is None:
         results["notes"].append("h2load (Debian package nghttp2-client) is missing and could not be installed: "
                                 "all server points skipped.")
-        specs, scaling_specs, mode_specs = [], [], []
+        specs, scaling_specs, mode_specs, gateway_specs = [], [], [], []
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
-        sections = (("servers", specs, plan), ("scaling", scaling_specs, scaling_plan), ("modes", mode_specs, mode_plan))
+        sections = (("servers", specs, plan), ("scaling", scaling_specs, scaling_plan), ("modes", mode_specs, mode_plan),
+                    ("gateway", gateway_specs, plan))
         for section, section_specs, section_plan in sections:
             if not section_specs:
                 continue

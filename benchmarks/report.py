@@ -12,6 +12,9 @@ TARGET_CREATE_VS_FLYTEKIT = 2.0
 TARGET_CREATE_VS_FLYTE_SDK = 15.0
 TARGET_P99_VS_FLOOR = 1.2
 STARVED_UTIL = 0.9
+# Targets from issue 15 (the gateway figure).
+TARGET_GATEWAY_P50_ADDED_MS = 0.3
+TARGET_GATEWAY_THROUGHPUT = 0.9
 
 
 def _fmt(x: float | None, digits: int = 0) -> str:
@@ -284,6 +287,44 @@ def _modes(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _gateway(results: dict[str, Any]) -> list[str]:
+    """The gateway figure: the bridge forwarding to pyflyte serve connector against that server directly."""
+    if not results.get("gateway"):
+        return []
+    idx = _index({"servers": results["gateway"]})
+    lines = ["## Gateway: the bridge in front of `pyflyte serve connector` (issue 15)", "",
+             "The flytekit server is pinned to core 1 and measured directly (v1, its only API) and through the "
+             "bridge (`--upstream v1://...`), interleaved; the bridge is pinned to core 0, **which it shares with "
+             "h2load**, so the figure understates a gateway on a core of its own. Through the bridge, a v2 call "
+             "is translated to v1 on the way up and back (a Flyte 2 executor reaching a Flyte 1 agent); the v2 "
+             "points run after the v1 ones, alone, so their ratios compare runs of different minutes.", "",
+             f"Targets: at most {TARGET_GATEWAY_P50_ADDED_MS} ms added to p50 at 1 stream, at least "
+             f"{TARGET_GATEWAY_THROUGHPUT}x the upstream's own req/s at 16 streams.", "",
+             "| method | conc | direct req/s | p50 ms | via bridge v1 req/s | p50 ms | ratio | via bridge v2 req/s | "
+             "p50 ms | ratio | target |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for method in results["plan"]["methods"]:
+        for conc in results["plan"]["concurrency"]:
+            direct = idx.get(("flytekit", "v1", method, conc))
+            via = {gen: idx.get(("gateway", gen, method, conc)) for gen in ("v1", "v2")}
+            cells = []
+            for gen in ("v1", "v2"):
+                p = via[gen]
+                cells += [_fmt(p and p["rps"]), _fmt(p and p["p50_ms"], 2),
+                          _fmt(_ratio(p and p["rps"], direct and direct["rps"]), 2)]
+            verdict = "-"
+            v1 = via["v1"]
+            if conc == 1 and direct and v1:
+                added = v1["p50_ms"] - direct["p50_ms"]
+                verdict = f"+{_fmt(added, 2)} ms p50: " + _verdict(added, TARGET_GATEWAY_P50_ADDED_MS, None, False)
+            elif conc == 16 and direct and v1:
+                verdict = _verdict(_ratio(v1["rps"], direct["rps"]), TARGET_GATEWAY_THROUGHPUT, None)
+            lines.append(f"| {method} | {conc} | {_fmt(direct and direct['rps'])} | "
+                         f"{_fmt(direct and direct['p50_ms'], 2)} | " + " | ".join(cells) + f" | {verdict} |")
+    lines.append("")
+    return lines
+
+
 def _micro(micro: dict[str, Any] | None) -> list[str]:
     if not micro:
         return ["## Translation micro-benchmarks", "", "Not run.", ""]
@@ -340,7 +381,7 @@ def _micro(micro: dict[str, Any] | None) -> list[str]:
 
 def _notes(results: dict[str, Any]) -> list[str]:
     notes = list(results.get("notes", []))
-    for srv in results["servers"] + results.get("scaling", []):
+    for srv in results["servers"] + results.get("scaling", []) + results.get("gateway", []):
         if srv.get("error"):
             notes.append(f"{srv['label']}: did not start: `{srv['error'][-300:].strip()}`")
         for p in srv.get("points", []):
@@ -385,5 +426,5 @@ def render(results: dict[str, Any]) -> str:
     ]
     return "\n".join(head + _machine(results["machine"]) + _ratio_table(results, idx) + _cpu_table(results, idx)
                      + _targets(results, idx)
-                     + _absolute(results) + _scaling(results) + _modes(results) + _micro(results.get("micro"))
+                     + _absolute(results) + _scaling(results) + _modes(results) + _gateway(results) + _micro(results.get("micro"))
                      + _notes(results)) + "\n"

@@ -172,15 +172,20 @@ def measure_servers(specs: list[ServerSpec], h2: str, plan: Plan, work: Path, lo
                for s in specs}
     with contextlib.ExitStack() as stack:
         up: list[RunningServer] = []
+        ports: dict[str, int] = {}
         for spec in specs:
+            if spec.upstream is not None and spec.upstream not in ports:
+                records[spec.key]["error"] = f"its upstream {spec.upstream!r} is not running in this figure"
+                continue
             t0 = time.monotonic()
-            server = stack.enter_context(RunningServer(spec, log_dir))
+            server = stack.enter_context(RunningServer(spec, log_dir, ports.get(spec.upstream or "")))
             try:
                 server.wait_ready()
             except Exception as exc:  # a server that does not come up costs its points, not the whole run
                 records[spec.key]["error"] = str(exc)[-1500:]
                 server.stop()
                 continue
+            ports[spec.key] = server.port
             records[spec.key]["startup_s"] = time.monotonic() - t0
             records[spec.key]["idle_rss_mib"] = server.idle_rss_kib / 1024
             up.append(server)

@@ -43,8 +43,10 @@ class ServerSpec:
             both but never parse the request, so one generation is enough for them.
         cpus: the ``taskset`` CPU list for the server.
         workers: server worker processes (for the scaling figure).
-        section: which part of the run measures it: ``servers`` (the main tables), ``scaling`` or
-            ``modes`` (the serving-architecture figure).
+        section: which part of the run measures it: ``servers`` (the main tables), ``scaling``,
+            ``modes`` (the serving-architecture figure) or ``gateway``.
+        upstream: key of a server this one forwards to (the gateway figure): its port fills
+            ``{upstream_port}`` in ``argv``, so it must be started first.
     """
 
     key: str
@@ -54,6 +56,7 @@ class ServerSpec:
     cpus: str = "1"
     workers: int = 1
     section: str = "servers"
+    upstream: str | None = None
 
 
 def free_port(span: int = 1) -> int:
@@ -126,7 +129,7 @@ def scrape_success(metrics_port: int) -> float:
 class RunningServer:
     """A started server; use as a context manager so it is always stopped."""
 
-    def __init__(self, spec: ServerSpec, log_dir: Path) -> None:
+    def __init__(self, spec: ServerSpec, log_dir: Path, upstream_port: int | None = None) -> None:
         self.spec = spec
         self.metrics_port = free_port(spec.workers)
         # A multi-worker bridge serves worker i's metrics on prometheus_port + i (bridge/metrics.py).
@@ -135,7 +138,8 @@ class RunningServer:
         self.port = free_port()
         while self.port in self.metrics_ports:
             self.port = free_port()
-        argv = [a.format(port=self.port, metrics_port=self.metrics_port) for a in spec.argv]
+        argv = [a.format(port=self.port, metrics_port=self.metrics_port, upstream_port=upstream_port)
+                for a in spec.argv]
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"{spec.key}.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop())
@@ -265,6 +269,12 @@ def all_specs() -> list[ServerSpec]:
                    (_bin("pyflyte"), "serve", "connector", *sdk_flags,
                     "--modules", "benchmarks.flytekit_bench_connector"),
                    ("v1",)),
+        # The gateway figure: the bridge on core 0 (beside h2load) forwarding to the flytekit server above
+        # (core 1), against calling that server directly.
+        ServerSpec("gateway", "bridge --upstream flytekit",
+                   (_bin("flyte-bridge"), "serve", *sdk_flags, "--no-entry-points",
+                    "--upstream", "v1://127.0.0.1:{upstream_port}"),
+                   ("v1", "v2"), cpus="0", section="gateway", upstream="flytekit"),
         ServerSpec("flyte-sdk", "flyte-sdk c0",
                    (_bin("c0"), *sdk_flags, "--modules", "benchmarks.flyte_bench_connector"),
                    ("v2",)),

@@ -90,6 +90,16 @@ def _add_serve_flags(p: argparse.ArgumentParser) -> None:
     own.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR. Default INFO.")
     own.add_argument("--log-format", choices=("text", "json"), default="text",
                      help="text, or json (one JSON object per line). Default text.")
+    gw = p.add_argument_group("gateway: serve what existing agent/connector servers (upstreams) serve")
+    gw.add_argument(
+        "--upstream", action="append", default=[], metavar="ADDRESS",
+        help="A connector or agent server to forward its task categories to (repeatable): a gRPC target "
+             "(host:port, dns:///name:port); a v1:// or v2:// prefix skips detecting its generation.",
+    )
+    gw.add_argument("--upstream-tls-ca", type=Path, default=None,
+                    help="CA bundle (PEM) for upstream certificates; any --upstream-tls-* flag turns TLS on.")
+    gw.add_argument("--upstream-tls-cert", type=Path, default=None, help="Client certificate (PEM) for mutual TLS.")
+    gw.add_argument("--upstream-tls-key", type=Path, default=None, help="Client private key (PEM) for mutual TLS.")
     # Set by the --workers supervisor for its children only.
     p.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
 

@@ -67,6 +67,24 @@ def _register_hub_metrics() -> None:
         create()
 
 
+_UPSTREAM_UP: Any = None
+
+
+def upstream_up_gauge() -> Any:
+    """``flyte_bridge_upstream_up{upstream}``: 1 while an upstream answers its metadata calls, else 0.
+
+    Created once per process, in the default registry (so ``/metrics`` shows it).
+    """
+    global _UPSTREAM_UP
+    if _UPSTREAM_UP is None:
+        from prometheus_client import Gauge
+
+        _UPSTREAM_UP = Gauge(
+            "flyte_bridge_upstream_up", "Whether an upstream connector server answers (1) or not (0).", ["upstream"]
+        )
+    return _UPSTREAM_UP
+
+
 def start_metrics(port: int, addr: str = "0.0.0.0") -> MetricsEndpoint | None:
     """Expose the default Prometheus registry over HTTP.
 

@@ -18,8 +18,8 @@ from bridge.logs import configure_logging
 from bridge.metrics import start_metrics, worker_port
 from bridge.runtime import run_until_stopped
 from bridge.server import BridgeServer, ServerOptions, build_server
-from bridge.table import format_start_table, routing_lines, served_rows
-from bridge.tls import TlsConfigError, server_credentials
+from bridge.table import format_start_table, format_upstreams, routing_lines, served_rows
+from bridge.tls import TlsConfigError, channel_credentials, server_credentials
 from bridge.workers import supervise
 from modern import shared_loop
 
@@ -113,6 +113,7 @@ def serve_command(args: argparse.Namespace, argv: Sequence[str]) -> int:
         return 2
     try:
         credentials = server_credentials(args.tls_cert, args.tls_key, args.tls_client_ca)
+        upstream_credentials = channel_credentials(args.upstream_tls_ca, args.upstream_tls_cert, args.upstream_tls_key)
     except TlsConfigError as exc:
         log.error("%s", exc)
         return 2
@@ -125,7 +126,7 @@ def serve_command(args: argparse.Namespace, argv: Sequence[str]) -> int:
         pin_to_one_cpu(args.worker_index)
     try:
         # Thread-pool mode lends gRPC threads the loop (modern.shared_loop); grpc.aio runs on it unchanged.
-        return shared_loop.run(_serve(args, credentials))
+        return shared_loop.run(_serve(args, credentials, upstream_credentials))
     except OSError as exc:
         log.error("cannot start: %s", exc)
         return 1
@@ -134,7 +135,26 @@ def serve_command(args: argparse.Namespace, argv: Sequence[str]) -> int:
         return 1
 
 
-async def _serve(args: argparse.Namespace, credentials: grpc.ServerCredentials | None) -> int:
+async def start_upstreams(
+    registry: Any, args: argparse.Namespace, credentials: grpc.ChannelCredentials | None
+) -> Any:
+    """The ``--upstream`` servers, asked once (a short timeout each) and then refreshed; None without any."""
+    if not args.upstream:
+        return None
+    from bridge.upstream import Upstreams
+
+    size = args.max_message_bytes
+    options = (("grpc.max_receive_message_length", size), ("grpc.max_send_message_length", size))
+    upstreams = Upstreams(registry, args.upstream, credentials, channel_options=options)
+    await upstreams.start()
+    return upstreams
+
+
+async def _serve(
+    args: argparse.Namespace,
+    credentials: grpc.ServerCredentials | None,
+    upstream_credentials: grpc.ChannelCredentials | None = None,
+) -> int:
     import modern
 
     registry = modern.default_registry()
@@ -142,6 +162,7 @@ async def _serve(args: argparse.Namespace, credentials: grpc.ServerCredentials |
     for category, source in args.prefer:
         registry.prefer(category, source)
     hub = make_hub(registry)
+    upstreams = await start_upstreams(registry, args, upstream_credentials)
     # Blocking connector methods run in the loop's default executor (asyncio.to_thread): --worker sizes it.
     asyncio.get_running_loop().set_default_executor(
         ThreadPoolExecutor(max_workers=args.worker, thread_name_prefix="bridge-blocking")
@@ -167,6 +188,8 @@ async def _serve(args: argparse.Namespace, credentials: grpc.ServerCredentials |
         def _announce(server: BridgeServer) -> None:
             if first:
                 table = format_start_table(served_rows(registry), report, routing_lines(registry))
+                if upstreams is not None:
+                    table += "\n" + format_upstreams(upstreams.statuses())
                 if args.log_format == "json":
                     log.info("%s", table)
                 else:
@@ -180,3 +203,5 @@ async def _serve(args: argparse.Namespace, credentials: grpc.ServerCredentials |
     finally:
         if metrics is not None:
             metrics.close()
+        if upstreams is not None:
+            await upstreams.close()

@@ -146,3 +146,13 @@ def format_start_table(
         lines.append("Skipped (failed to load):")
         lines += _grid(("source", "name", "error"), [(f.source, f.name, f.error) for f in report.failed])
     return "\n".join(lines)
+
+
+def format_upstreams(statuses: Sequence[Any]) -> str:
+    """The "Upstreams" section: each ``--upstream``, its generation and whether it answers.
+
+    Args:
+        statuses: ``bridge.upstream.UpstreamStatus`` rows.
+    """
+    rows = [(u.address, u.generation, u.state, u.detail) for u in statuses]
+    return "\n".join(["Upstreams:", *_grid(("upstream", "generation", "state", "serves / last error"), rows)])

@@ -56,3 +56,30 @@ def server_credentials(
     return grpc.ssl_server_credentials(
         [pair], root_certificates=_read(client_ca, "client CA"), require_client_auth=True
     )
+
+
+def channel_credentials(
+    ca: Path | None, cert: Path | None = None, key: Path | None = None
+) -> grpc.ChannelCredentials | None:
+    """Build client (channel) credentials for upstream servers from PEM files.
+
+    Args:
+        ca: CA bundle the upstream's certificate must chain to (None: the system roots).
+        cert: Client certificate chain for mutual TLS, or None.
+        key: Client private key; required with ``cert``.
+
+    Returns:
+        Credentials for ``grpc.aio.secure_channel``, or None (plaintext) when no file is given.
+
+    Raises:
+        TlsConfigError: On a missing half of the client pair, or unreadable files.
+    """
+    if ca is None and cert is None and key is None:
+        return None
+    if (cert is None) != (key is None):
+        raise TlsConfigError("--upstream-tls-cert and --upstream-tls-key must be given together")
+    return grpc.ssl_channel_credentials(
+        root_certificates=_read(ca, "upstream CA") if ca is not None else None,
+        private_key=_read(key, "upstream client key") if key is not None else None,
+        certificate_chain=_read(cert, "upstream client certificate") if cert is not None else None,
+    )

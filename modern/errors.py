@@ -83,6 +83,28 @@ class DeadlineError(BridgeError):
     code = grpc.StatusCode.DEADLINE_EXCEEDED
 
 
+class UnavailableError(BridgeError):
+    """What answers the call cannot be reached now (an upstream server is down or not reached yet).
+
+    UNAVAILABLE, so FlytePropeller and the Flyte 2 executor retry the call.
+    """
+
+    code = grpc.StatusCode.UNAVAILABLE
+
+
+class StatusError(BridgeError):
+    """A status decided at run time: another server's own code, passed back to the caller.
+
+    Args:
+        code: The gRPC status code.
+        details: The status detail (bounded like every other).
+    """
+
+    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+        self.code = code
+        super().__init__(details)
+
+
 class DrainingError(BridgeError):
     """The server is shutting down and takes no new work."""
 
@@ -97,6 +119,8 @@ __all__ = [
     "DeadlineError",
     "DrainingError",
     "InvalidRequestError",
+    "StatusError",
+    "UnavailableError",
     "UnimplementedError",
     "bounded",
 ]

@@ -21,7 +21,6 @@ from modern import envelope, routing
 from modern._values import TERMINAL_PHASES
 from modern.errors import (
     BridgeError,
-    ConnectorNotFoundError,
     DeadlineError,
     DrainingError,
     InvalidRequestError,
@@ -102,13 +101,14 @@ class Hub:
         cat = request.task_category
         if not cat.name:
             raise InvalidRequestError(f"{request.DESCRIPTOR.name}.task_category is missing")
-        impls = self.registry.implementations(cat.name, cat.version)
         key, meta = routing.untag(request.resource_meta)
+        impls = self.registry.implementations(cat.name, cat.version, key)
         impl = routing.for_handle(impls, key, meta, caller, self.registry.preferred(cat.name))
         if impl is None:
-            raise ConnectorNotFoundError(
+            raise self.registry.missing(
                 f"implementation {key!r} of task category {cat.name!r} version {cat.version}",
-                (i.key for i in impls),
+                [i.key for i in impls],
+                key,
             )
         if key is not None:
             request = _with_meta(request, meta)

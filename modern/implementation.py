@@ -36,6 +36,16 @@ UPSTREAM = "upstream"
 FAMILIES = (BRIDGE, FLYTEKIT, FLYTE_SDK)
 
 
+def upstream_key(address: str) -> str:
+    """The key of an upstream server's implementations: ``upstream:<address>``."""
+    return f"{UPSTREAM}:{address}"
+
+
+def is_upstream_key(key: str | None) -> bool:
+    """Whether ``key`` (e.g. from a routing tag) names an upstream server."""
+    return key is not None and key.startswith(UPSTREAM + ":")
+
+
 class Implementation:
     """One implementation of one task category.
 
@@ -100,4 +110,4 @@ class Implementation:
         return f"{self.source} ({self.origin})" if self.origin and self.origin != self.source else self.source
 
 
-__all__ = ["BRIDGE", "FAMILIES", "FLYTEKIT", "FLYTE_SDK", "UPSTREAM", "Implementation"]
+__all__ = ["BRIDGE", "FAMILIES", "FLYTEKIT", "FLYTE_SDK", "UPSTREAM", "Implementation", "is_upstream_key", "upstream_key"]

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 from modern.entry import ConnectorEntry
-from modern.errors import ConnectorNotFoundError
-from modern.implementation import Implementation
+from modern.errors import BridgeError, ConnectorNotFoundError, UnavailableError
+from modern.implementation import Implementation, is_upstream_key
 from modern.local import LocalImplementation
 from modern.routing import CALLER_FAMILY, V1, V2, ranked
 from translators._gen import v2
@@ -46,6 +46,8 @@ class ConnectorRegistry:
         self._lock = threading.Lock()
         self._by_key: dict[tuple[str, int], tuple[Implementation, ...]] = {}
         self._prefer: dict[str, str] = {}
+        # Sources (upstream keys) that may serve categories not known yet: they have never answered.
+        self._pending: set[str] = set()
         # Metadata answers are cached until the next change: ListAgents is polled every 10 s.
         self._metadata: dict[str, dict[str, v2.Connector]] = {}
         #: Bumped on every change so that views built from the registry know when to rebuild.
@@ -110,22 +112,57 @@ class ConnectorRegistry:
             self._changed()
 
     @_Dual
+    def expect(self, key: str, pending: bool = True) -> None:
+        """Mark ``key`` (an upstream) as a source whose categories are not known yet, or no longer so.
+
+        While any source is pending, a call for an unknown category is UNAVAILABLE (retry later)
+        rather than NOT_FOUND: the category may be one that source serves.
+        """
+        with self._lock:
+            (self._pending.add if pending else self._pending.discard)(key)
+
+    @_Dual
+    def missing(self, what: str, registered: Any = (), key: str | None = None) -> BridgeError:
+        """The error for a call nothing here answers: NOT_FOUND, or UNAVAILABLE while it may yet be.
+
+        Args:
+            what: What was looked for (``task category 'x' version 0``).
+            registered: What is registered instead (for the NOT_FOUND message).
+            key: The implementation a routing tag names, if any: an upstream one is UNAVAILABLE.
+        """
+        if is_upstream_key(key):
+            return UnavailableError(f"{key} is not reachable for {what} (not reached yet, or not configured)")
+        with self._lock:
+            pending = sorted(self._pending)
+        if pending:
+            shown = ", ".join(pending[:5]) + (", ..." if len(pending) > 5 else "")
+            return UnavailableError(f"no connector for {what} yet: waiting for {shown} to answer")
+        return ConnectorNotFoundError(what, registered)
+
+    @_Dual
     def preferred(self, task_type_name: str) -> str | None:
         """The ``--prefer`` value for a category name, if any."""
         return self._prefer.get(task_type_name)
 
     @_Dual
-    def implementations(self, task_type_name: str, task_type_version: int = 0) -> tuple[Implementation, ...]:
+    def implementations(
+        self, task_type_name: str, task_type_version: int = 0, key: str | None = None
+    ) -> tuple[Implementation, ...]:
         """A category's implementations in registration order.
+
+        Args:
+            key: The implementation a routing tag names, if any (see ``missing``).
 
         Raises:
             ConnectorNotFoundError: Nothing is registered for it.
+            UnavailableError: Nothing is registered for it yet, but a pending upstream may serve it.
         """
         found = self._by_key.get((task_type_name, task_type_version))
         if not found:
-            raise ConnectorNotFoundError(
+            raise self.missing(
                 f"task category {task_type_name!r} version {task_type_version}",
-                (f"{n} v{v}" for n, v in self._by_key),
+                [f"{n} v{v}" for n, v in self._by_key],
+                key,
             )
         return found
 

@@ -1,0 +1,146 @@
+"""One upstream server's ``grpc.aio`` channel, and its calls with the bridge's error rules.
+
+Every call carries the caller's deadline (``timeout``), is cancelled when the caller's call is
+(the hub runs in the call's task: ``CancelledError`` cancels the upstream call), and ends in the
+upstream's own status code with its (bounded) details, naming the upstream. An unreachable upstream
+is UNAVAILABLE, so FlytePropeller and the Flyte 2 executor retry.
+
+The channel belongs to the event loop it was made on (the serving loop): ``UpstreamClient`` is built
+there, by ``bridge.upstream.Upstreams.start``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+import grpc
+
+from modern.errors import BridgeError, StatusError, UnavailableError
+from modern.implementation import upstream_key
+
+MAX_RECONNECT_BACKOFF_MS = 5000
+
+#: Address prefixes that name the upstream's generation (and skip detection).
+GENERATION_PREFIXES = {"v1://": "v1", "v2://": "v2"}
+
+
+def parse_address(address: str) -> tuple[str, str | None]:
+    """Split ``[v1://|v2://]TARGET`` into (gRPC target, generation or None to detect)."""
+    for prefix, generation in GENERATION_PREFIXES.items():
+        if address.startswith(prefix):
+            return address[len(prefix):], generation
+    return address, None
+
+
+#: A Python traceback's frames (lines indented deeper than its header); the exception line stays.
+_TRACEBACK = re.compile(r"(?m)^([ \t]*)Traceback \(most recent call last\):\n(?:\1[ \t]+.*(?:\n|$))*")
+
+
+def call_error(target: str, exc: grpc.aio.AioRpcError) -> BridgeError:
+    """The bridge's error for an upstream's failed call: its code, its details, naming it.
+
+    A traceback in the details (flytekit sends one) is cut down to its exception line: the bridge
+    sends no tracebacks, its own or an upstream's.
+    """
+    code = exc.code()
+    details = _TRACEBACK.sub(r"\1(traceback omitted)\n", exc.details() or code.name)
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return UnavailableError(f"upstream {target} is unavailable: {details}")
+    return StatusError(code, f"upstream {target}: {details}")
+
+
+class UpstreamClient:
+    """The channel to one upstream and its method callables (raw bytes in and out).
+
+    Args:
+        target: The gRPC target (``host:port``, ``dns:///name:port`` ...).
+        credentials: TLS channel credentials, or None for plaintext.
+        options: Extra channel options (message size limits).
+    """
+
+    def __init__(
+        self,
+        target: str,
+        credentials: grpc.ChannelCredentials | None = None,
+        options: Iterable[tuple[str, Any]] = (),
+    ) -> None:
+        self.target = target
+        self.key = upstream_key(target)
+        # A restarted upstream is reconnected to within seconds, not after gRPC's default 2-minute backoff.
+        opts = [("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS), *options]
+        self.channel = (
+            grpc.aio.secure_channel(target, credentials, options=opts)
+            if credentials is not None
+            else grpc.aio.insecure_channel(target, options=opts)
+        )
+        self._unary: dict[str, Any] = {}
+        self._streams: dict[str, Any] = {}
+
+    def _method(self, path: str, kind: str) -> Any:
+        cache = self._streams if kind != "unary_unary" else self._unary
+        found = cache.get(path)
+        if found is None:
+            found = cache[path] = getattr(self.channel, kind)(path)
+        return found
+
+    def error(self, exc: grpc.aio.AioRpcError) -> BridgeError:
+        """``call_error`` for this upstream."""
+        return call_error(self.target, exc)
+
+    async def unary(self, path: str, data: bytes, timeout: float | None) -> bytes:
+        """One unary call; the upstream call is cancelled when this coroutine is."""
+        call = self._method(path, "unary_unary")(data, timeout=timeout)
+        try:
+            return await call  # type: ignore[no-any-return]
+        except asyncio.CancelledError:
+            call.cancel()
+            raise
+        except grpc.aio.AioRpcError as exc:
+            raise self.error(exc) from None
+
+    async def stream(self, path: str, data: bytes, timeout: float | None) -> AsyncIterator[bytes]:
+        """A server stream, checked before the first message (errors raise here, not in the iterator)."""
+        call = self._method(path, "unary_stream")(data, timeout=timeout)
+        first = await self._read(call)
+        return self._rest(call, first)
+
+    async def _read(self, call: Any) -> Any:
+        try:
+            return await call.read()
+        except asyncio.CancelledError:
+            call.cancel()
+            raise
+        except grpc.aio.AioRpcError as exc:
+            raise self.error(exc) from None
+
+    async def _rest(self, call: Any, first: Any) -> AsyncIterator[bytes]:
+        item = first
+        try:
+            while item is not grpc.aio.EOF:
+                yield item
+                item = await self._read(call)
+        finally:
+            if not call.done():
+                call.cancel()
+
+    async def stream_one(self, path: str, parts: list[bytes], timeout: float | None) -> bytes:
+        """A client stream of ``parts`` answered by one message (v1 ``ExecuteTaskSync``)."""
+        call = self._method(path, "stream_stream")(iter(parts), timeout=timeout)
+        try:
+            reply = await self._read(call)
+        finally:
+            if not call.done():
+                call.cancel()
+        if reply is grpc.aio.EOF:
+            raise StatusError(grpc.StatusCode.INTERNAL, f"upstream {self.target} ended ExecuteTaskSync without a reply")
+        return reply  # type: ignore[no-any-return]
+
+    async def close(self) -> None:
+        """Close the channel (calls in flight are cancelled)."""
+        await self.channel.close()
+
+
+__all__ = ["GENERATION_PREFIXES", "UpstreamClient", "call_error", "parse_address"]
