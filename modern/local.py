@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from modern import envelope
-from modern._invoke import connector_failure, invoke, select_kwargs
+from modern._invoke import OwnTimeout, connector_failure, invoke, select_kwargs, within
 from modern._values import as_v2_response, connection_kwargs, decode_inputs, resource_to_proto, secret_values
 from modern.entry import ConnectorEntry
 from modern.errors import BridgeError, DeadlineError, InvalidRequestError
@@ -162,10 +162,12 @@ async def _log_stream(
                 yield as_v2_response(item, v2.GetTaskLogsResponse, entry.name)  # type: ignore[misc]
             return
         if inspect.isawaitable(result):
-            result = await (asyncio.wait_for(result, timeout) if timeout is not None else result)
+            result = await within(result, timeout)
         yield as_v2_response(result, v2.GetTaskLogsResponse, entry.name)  # type: ignore[misc]
     except BridgeError:
         raise
+    except OwnTimeout as own:
+        raise connector_failure(entry, "get_logs", own.__cause__ or own, ()) from None
     except (TimeoutError, asyncio.TimeoutError):
         raise DeadlineError(f"connector {entry.name!r} exceeded the call deadline in get_logs") from None
     except Exception as exc:
