@@ -11,13 +11,20 @@ from typing import Any, Optional
 
 from flyteidl.admin.agent_pb2 import GetTaskLogsResponse, GetTaskLogsResponseBody, GetTaskMetricsResponse
 from flyteidl.core.execution_pb2 import TaskExecution, TaskLog
-from flytekit.extend.backend.base_connector import (
-    AsyncConnectorBase,
-    ConnectorRegistry,
-    Resource,
-    ResourceMeta,
-    SyncConnectorBase,
-)
+
+try:
+    from flytekit.extend.backend.base_connector import (
+        AsyncConnectorBase,
+        ConnectorRegistry,
+        Resource,
+        ResourceMeta,
+        SyncConnectorBase,
+    )
+except ImportError:  # flytekit 1.11-1.15: the same API under its agent names (run from .venvs/flytekit-*)
+    from flytekit.extend.backend.base_agent import AgentRegistry as ConnectorRegistry
+    from flytekit.extend.backend.base_agent import AsyncAgentBase as AsyncConnectorBase
+    from flytekit.extend.backend.base_agent import Resource, ResourceMeta
+    from flytekit.extend.backend.base_agent import SyncAgentBase as SyncConnectorBase
 from flytekit.models.literals import LiteralMap
 from flytekit.models.task import TaskExecutionMetadata, TaskTemplate
 
