@@ -11,6 +11,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, un
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
+from translators._descriptors import is_repeated
 from translators._gen import v1, v2_core_execution
 from translators._pair import Fixup, at_path
 
@@ -98,7 +99,7 @@ class StateFixup(Fixup):
         for d in (v1_cls.DESCRIPTOR, v2_cls.DESCRIPTOR):
             for name in self.path:
                 field = d.fields_by_name[name]
-                if field.is_repeated:
+                if is_repeated(field):
                     return
                 d = field.message_type
         self._get = attrgetter(".".join(self.path)) if self.path else _itself
@@ -269,7 +270,7 @@ def _shadow_name(d: Descriptor) -> str:
 def _add_path(shadow: _ShadowFile, path: Sequence[FieldDescriptor]) -> None:
     """Declare the message fields of ``path`` (all but its last field) in ``shadow``."""
     for f in path:
-        if f.message_type is None or f.is_repeated:
+        if f.message_type is None or is_repeated(f):
             raise _Unsupported(f"{f.full_name} is not a singular message field")
         shadow.field(_shadow_name(f.containing_type), f.name, f.number, _F.TYPE_MESSAGE, _shadow_name(f.message_type))
 
@@ -350,7 +351,7 @@ def _map_list_paths(d2: Descriptor, d1: Descriptor, fields: dict[str, tuple[tupl
                 raise _Unsupported(f"{f1.full_name} is not a map")
             found.append(((f2,), (f1,)))
             continue
-        if f2.is_repeated or f1.is_repeated:
+        if is_repeated(f2) or is_repeated(f1):
             raise _Unsupported(f"{f2.full_name} is repeated")
         for p2, p1 in _map_list_paths(mt, f1.message_type, fields, relevant, seen):
             found.append(((f2, *p2), (f1, *p1)))
@@ -376,7 +377,7 @@ class SameNames:
             pa, pb = _fields(root.DESCRIPTOR, a), _fields(root.DESCRIPTOR, b)
             la, lb = pa[-1], pb[-1]
             ka, kb = la.message_type.fields_by_number.get(1), lb.message_type.fields_by_number.get(1)
-            if la.number != lb.number or not la.is_repeated or not lb.is_repeated or ka is None or kb is None \
+            if la.number != lb.number or not is_repeated(la) or not is_repeated(lb) or ka is None or kb is None \
                     or ka.type != FieldDescriptor.TYPE_STRING or kb.type != FieldDescriptor.TYPE_STRING:
                 raise _Unsupported("the two lists differ in shape")
             shadow = _ShadowFile()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from google.protobuf import unknown_fields
 from google.protobuf.message import Message
 
+from translators._descriptors import is_repeated
 from translators._pair import MARKER_FIELD
 from translators.compat import table
 
@@ -39,7 +40,7 @@ def unmapped_fields(msg: Message, prefix: str = "") -> list[str]:
     for fd, value in msg.ListFields():
         if fd.message_type is None:
             continue
-        if fd.is_repeated:
+        if is_repeated(fd):
             if fd.message_type.GetOptions().map_entry:
                 items = [(k, v) for k, v in value.items() if isinstance(v, Message)]
                 for k, v in items:

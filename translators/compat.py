@@ -18,6 +18,7 @@ from functools import cache
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
+from translators._descriptors import is_repeated
 from translators._gen import v1, v1_core_literals, v1_service, v2, v2_service, v2_task_common
 from translators.errors import DuplicateNameError, WireCompatibilityError
 
@@ -62,7 +63,7 @@ class EnumRow:
 
 
 def _wire(f: FieldDescriptor) -> str:
-    label = "repeated " if f.is_repeated else ""
+    label = "repeated " if is_repeated(f) else ""
     if f.type == FieldDescriptor.TYPE_MESSAGE:
         entry = f.message_type.GetOptions().map_entry
         return label + ("map-entry" if entry else "message")
@@ -70,7 +71,7 @@ def _wire(f: FieldDescriptor) -> str:
 
 
 def _compatible(f1: FieldDescriptor, f2: FieldDescriptor) -> bool:
-    if f1.is_repeated != f2.is_repeated:
+    if is_repeated(f1) != is_repeated(f2):
         return False
     if f1.type == f2.type:
         return True
@@ -298,7 +299,7 @@ def _check(m: Message, fields: dict[str, tuple[tuple[str, str], ...]], relevant:
     for fd, value in m.ListFields():
         if fd.message_type is None or fd.message_type.full_name not in relevant:
             continue
-        if fd.is_repeated:
+        if is_repeated(fd):
             if not fd.message_type.GetOptions().map_entry:
                 for item in value:
                     _check(item, fields, relevant)

@@ -13,6 +13,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from hypothesis import strategies as st
 
+from translators._descriptors import is_repeated
 from translators._pair import encode_varint as _varint
 
 F = FieldDescriptor
@@ -95,7 +96,7 @@ def _fill(draw: st.DrawFn, msg: Message, d: Descriptor, depth: int, unknown: boo
                     _fill(draw, container[key], val_f.message_type, depth - 1, unknown)
                 else:
                     container[key] = draw(_scalar(val_f))
-        elif f.is_repeated:
+        elif is_repeated(f):
             container = getattr(msg, f.name)
             n = draw(st.integers(0, 2))
             for _ in range(n):

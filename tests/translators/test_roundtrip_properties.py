@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import translators
 from translators import DuplicateNameError, compat
+from translators._descriptors import is_repeated
 from translators._pair import Pair
 
 from .strategies import messages
@@ -37,7 +38,7 @@ def _sort(m: Message, fields: dict) -> None:
     for fd, value in m.ListFields():
         if fd.message_type is None or fd.message_type.GetOptions().map_entry:
             continue
-        for item in (value if fd.is_repeated else [value]):
+        for item in (value if is_repeated(fd) else [value]):
             _sort(item, fields)
 
 

@@ -1,0 +1,26 @@
+"""Descriptor facts asked the same way on every supported protobuf (5.26 through 7.x).
+
+``FieldDescriptor.is_repeated`` arrived in protobuf 6.31 and ``FieldDescriptor.label`` left in 7.0,
+so neither attribute alone covers the declared range: the choice is made once, at import, from the
+installed runtime.
+"""
+
+from __future__ import annotations
+
+from operator import attrgetter
+from typing import Callable
+
+from google.protobuf import descriptor_pb2
+from google.protobuf.descriptor import FieldDescriptor
+
+_PROBE = descriptor_pb2.FileDescriptorProto.DESCRIPTOR.fields_by_name["message_type"]
+
+
+def _by_label(fd: FieldDescriptor) -> bool:
+    return fd.label == FieldDescriptor.LABEL_REPEATED
+
+
+is_repeated: Callable[[FieldDescriptor], bool] = (
+    attrgetter("is_repeated") if hasattr(_PROBE, "is_repeated") else _by_label
+)
+"""Whether a field is repeated (a list or a map)."""
