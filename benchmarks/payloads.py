@@ -20,6 +20,7 @@ from google.protobuf import struct_pb2
 
 from benchmarks._inputs import INPUT_VALUES, Point
 from translators import _gen
+from translators._descriptors import known_fields
 
 TASK_TYPE = "bench"
 OUTPUT_PREFIX = "s3://bench-bucket/metadata/propeller/bench-project/development/abc123/n0/0"
@@ -177,7 +178,10 @@ def create_task_request_v2() -> Any:
 
 def get_task_request_v1() -> Any:
     """A v1 GetTaskRequest as propeller sends it (deprecated task_type and the category)."""
-    req = _gen.v1.GetTaskRequest(task_type=TASK_TYPE, resource_meta=RESOURCE_META, output_prefix=OUTPUT_PREFIX)
+    req = _gen.v1.GetTaskRequest(
+        task_type=TASK_TYPE, resource_meta=RESOURCE_META,
+        **known_fields(_gen.v1.GetTaskRequest, output_prefix=OUTPUT_PREFIX),
+    )
     req.task_category.name = TASK_TYPE
     return req
 

@@ -22,6 +22,7 @@ import grpc
 from bridge.server import ServerOptions, build_server
 from modern import shared_loop
 from translators import _gen
+from translators._descriptors import known_fields
 
 DEMO_INPUTS: dict[str, Any] = {"greeting": "hello", "n": 7, "ratio": 0.5, "ok": True}
 
@@ -87,7 +88,7 @@ async def _v1_side(channel: grpc.aio.Channel) -> list[tuple[str, str, str]]:
             task_type="echo",
             task_category=_gen.v1.TaskCategory(name="echo", version=0),
             resource_meta=created.resource_meta,
-            output_prefix="s3://demo/v1/",
+            **known_fields(_gen.v1.GetTaskRequest, output_prefix="s3://demo/v1/"),
         ),
         timeout=10,
     )

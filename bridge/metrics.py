@@ -18,6 +18,10 @@ from __future__ import annotations
 
 import importlib
 import logging
+import socket
+import socketserver
+import threading
+from wsgiref import simple_server
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +42,30 @@ class MetricsEndpoint:
         """Stop serving metrics."""
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class _ThreadingWSGIServer(socketserver.ThreadingMixIn, simple_server.WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(simple_server.WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the stdlib's name)
+        """Scrapes are not worth a log line each."""
+
+
+def _serve_registry(port: int, addr: str) -> simple_server.WSGIServer:
+    """The default registry over HTTP on a daemon thread; returns the server (its real port).
+
+    prometheus_client's own ``start_http_server`` returns its server only from 0.20; its WSGI app,
+    public since long before the declared floor (0.17), served by the stdlib, works on every version.
+    """
+    from prometheus_client import make_wsgi_app
+
+    family = socket.getaddrinfo(addr, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+    server_class = type("_MetricsServer", (_ThreadingWSGIServer,), {"address_family": family})
+    httpd = simple_server.make_server(addr, port, make_wsgi_app(), server_class, handler_class=_QuietHandler)
+    threading.Thread(target=httpd.serve_forever, name="prometheus-metrics", daemon=True).start()
+    return httpd
 
 
 def worker_port(base: int, worker_index: int) -> int:
@@ -82,10 +110,8 @@ def start_metrics(port: int, addr: str = "0.0.0.0") -> MetricsEndpoint | None:
     """
     if port == DISABLED:
         return None
-    from prometheus_client import start_http_server
-
     _register_hub_metrics()
-    httpd, _thread = start_http_server(port, addr=addr)
+    httpd = _serve_registry(port, addr)
     bound = int(httpd.server_port)
     log.info("Prometheus metrics on http://%s:%d/metrics", addr, bound)
     return MetricsEndpoint(bound, httpd)

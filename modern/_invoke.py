@@ -12,9 +12,9 @@ import asyncio
 import inspect
 import logging
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from modern.errors import BridgeError, ConnectorError, ConnectorNotFoundError, DeadlineError, UnimplementedError
 from modern.registry import ConnectorEntry
@@ -22,6 +22,7 @@ from modern.registry import ConnectorEntry
 log = logging.getLogger("modern.hub")
 
 _HAS_TIMEOUT = hasattr(asyncio, "timeout")
+T = TypeVar("T")
 
 
 def scrub(text: str, secrets: tuple[str, ...]) -> str:
@@ -93,22 +94,11 @@ async def invoke(
     """
     kwargs = select_kwargs(entry, method, kwargs)
     try:
-        if timeout is None:
-            return await _run(entry, method, kwargs)
-        if timeout <= 0:
+        if timeout is not None and timeout <= 0:
             raise DeadlineError(f"deadline passed before connector {entry.name!r} could {method}")
-        if _HAS_TIMEOUT:
-            async with asyncio.timeout(timeout) as scope:
-                try:
-                    return await _run(entry, method, kwargs)
-                except TimeoutError:
-                    # The connector's own timeout, not ours: that is the connector failing.
-                    if scope.expired():
-                        raise
-                    raise _OwnTimeout() from None
-        return await asyncio.wait_for(_run(entry, method, kwargs), timeout)  # Python 3.10
-    except _OwnTimeout:
-        raise ConnectorError(f"connector {entry.name!r} failed to {method}: TimeoutError") from None
+        return await within(_run(entry, method, kwargs), timeout)
+    except OwnTimeout as own:
+        raise connector_failure(entry, method, own.__cause__ or own, secrets) from None
     except (TimeoutError, asyncio.TimeoutError):
         raise DeadlineError(f"connector {entry.name!r} exceeded the call deadline in {method}") from None
     except asyncio.CancelledError:
@@ -117,8 +107,37 @@ async def invoke(
         raise connector_failure(entry, method, exc, secrets) from None
 
 
-class _OwnTimeout(Exception):
-    """Marks a ``TimeoutError`` raised by the connector itself inside our deadline scope."""
+class OwnTimeout(Exception):
+    """A ``TimeoutError`` the connector raised itself, not the call's deadline firing (``__cause__``)."""
+
+
+async def _own_timeouts(work: Awaitable[T]) -> T:
+    try:
+        return await work
+    except (TimeoutError, asyncio.TimeoutError) as exc:  # two classes on Python 3.10, one after
+        raise OwnTimeout() from exc
+
+
+async def within(work: Awaitable[T], timeout: float | None) -> T:
+    """Await a connector's ``work`` for at most ``timeout`` seconds (None: no limit).
+
+    Raises ``TimeoutError`` (``asyncio.TimeoutError`` on 3.10) only when the deadline fired, and
+    ``OwnTimeout`` when ``work`` raised a ``TimeoutError`` of its own: ``asyncio.wait_for`` alone
+    cannot tell the two apart, and neither can a caller without a deadline.
+    """
+    if timeout is None:
+        return await _own_timeouts(work)
+    if _HAS_TIMEOUT:
+        async with asyncio.timeout(timeout) as scope:
+            try:
+                return await _own_timeouts(work)
+            except OwnTimeout:
+                if scope.expired():  # the connector turned our cancellation into its own timeout
+                    raise TimeoutError() from None
+                raise
+    # Python 3.10: wait_for raises asyncio.TimeoutError for its own deadline only, because the
+    # connector's TimeoutError crosses it as OwnTimeout.
+    return await asyncio.wait_for(_own_timeouts(work), timeout)
 
 
 def declared_kwargs(fn: Any, extra: Mapping[str, Any]) -> dict[str, Any]:

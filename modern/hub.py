@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from modern import envelope
-from modern._invoke import connector_failure, invoke
+from modern._invoke import OwnTimeout, connector_failure, invoke, within
 from modern._values import (
     TERMINAL_PHASES,
     as_v2_response,
@@ -341,10 +341,12 @@ async def _log_stream(
                 yield as_v2_response(item, v2.GetTaskLogsResponse, entry.name)  # type: ignore[misc]
             return
         if inspect.isawaitable(result):
-            result = await (asyncio.wait_for(result, timeout) if timeout is not None else result)
+            result = await within(result, timeout)
         yield as_v2_response(result, v2.GetTaskLogsResponse, entry.name)  # type: ignore[misc]
     except BridgeError:
         raise
+    except OwnTimeout as own:
+        raise connector_failure(entry, "get_logs", own.__cause__ or own, ()) from None
     except (TimeoutError, asyncio.TimeoutError):
         raise DeadlineError(f"connector {entry.name!r} exceeded the call deadline in get_logs") from None
     except Exception as exc:

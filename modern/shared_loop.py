@@ -213,12 +213,32 @@ def submit(coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop) -> c
 
 
 def run(main: Coroutine[Any, Any, Any]) -> Any:
-    """``asyncio.run(main)`` on a :class:`SharedLoop` (on Python 3.10, which lacks ``asyncio.Runner``, a plain loop)."""
+    """``asyncio.run(main)`` on a :class:`SharedLoop`."""
     runner_class = getattr(asyncio, "Runner", None)
     if runner_class is None:
-        return asyncio.run(main)
+        return _run_without_runner(main)
     with runner_class(loop_factory=SharedLoop) as runner:
         return runner.run(main)
+
+
+def _run_without_runner(main: Coroutine[Any, Any, Any]) -> Any:
+    """Python 3.10 has no ``asyncio.Runner`` to take a loop factory: the same life cycle by hand."""
+    loop = SharedLoop()
+    try:
+        asyncio.set_event_loop(loop)
+        return loop.run_until_complete(main)
+    finally:
+        try:
+            left = asyncio.all_tasks(loop)
+            for task in left:
+                task.cancel()
+            if left:
+                loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
 
 
 __all__ = ["SharedLoop", "run", "submit"]

@@ -6,6 +6,7 @@ import os
 
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # keep C-core chatter (GOAWAY on shutdown) out of test output
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -23,3 +24,9 @@ settings.register_profile(
 settings.load_profile("full" if os.environ.get("FULL") else "fast")
 
 FULL = bool(os.environ.get("FULL"))
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """``pytest.mark.anyio`` tests run on asyncio, the loop the bridge serves on (old anyio also tried trio)."""
+    return "asyncio"

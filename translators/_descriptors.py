@@ -8,10 +8,11 @@ installed runtime.
 from __future__ import annotations
 
 from operator import attrgetter
-from typing import Callable
+from typing import Any, Callable
 
 from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
 
 _PROBE = descriptor_pb2.FileDescriptorProto.DESCRIPTOR.fields_by_name["message_type"]
 
@@ -24,3 +25,13 @@ is_repeated: Callable[[FieldDescriptor], bool] = (
     attrgetter("is_repeated") if hasattr(_PROBE, "is_repeated") else _by_label
 )
 """Whether a field is repeated (a list or a map)."""
+
+
+def known_fields(cls: type[Message], **fields: Any) -> dict[str, Any]:
+    """The ``fields`` the installed generation of ``cls`` declares, to pass to its constructor.
+
+    For a field newer than the declared floor of its IDL (v1 ``GetTaskRequest.output_prefix``
+    arrived in flyteidl 1.15.2): set where it exists, left out where it does not.
+    """
+    declared = cls.DESCRIPTOR.fields_by_name
+    return {name: value for name, value in fields.items() if name in declared}

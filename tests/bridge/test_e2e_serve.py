@@ -22,6 +22,7 @@ from bridge.aliases import BETA_SERVICE_NAMES
 from bridge.server import V1_SERVICE_NAMES, V2_SERVICE_NAMES
 from tests.bridge._helpers import REPO, Served, channel, free_port, make_pki, start_serve
 from translators import _gen
+from translators._descriptors import known_fields
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -101,7 +102,8 @@ def test_create_get_through_v1(served: Served) -> None:
         got = stub.GetTask(
             _gen.v1.GetTaskRequest(
                 task_type="echo", task_category=_gen.v1.TaskCategory(name="echo", version=0),
-                resource_meta=created.resource_meta, output_prefix="/tmp/o",
+                resource_meta=created.resource_meta,
+                **known_fields(_gen.v1.GetTaskRequest, output_prefix="/tmp/o"),
             ),
             timeout=10,
         )

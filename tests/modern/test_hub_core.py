@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from modern import _invoke
 from modern import (
     AsyncConnector,
     ConnectorError,
@@ -42,10 +43,28 @@ def test_connector_past_the_deadline_is_deadline_error_and_is_cancelled() -> Non
     run(body())
 
 
-def test_connector_own_timeout_is_a_connector_error_not_ours() -> None:
+@pytest.mark.parametrize("timeout", [5, None], ids=["with-deadline", "no-deadline"])
+def test_connector_own_timeout_is_a_connector_error_not_ours(timeout: float | None) -> None:
+    # On Python 3.10 this crosses asyncio.wait_for, which must not mistake it for the deadline firing.
     hub = Hub(registry_with(OwnTimeout()), metrics=False)
-    with pytest.raises(ConnectorError, match="TimeoutError"):
-        run(hub.create_task(create_request(template("job", {})), timeout=5))
+    with pytest.raises(ConnectorError, match="TimeoutError: upstream API timed out"):
+        run(hub.create_task(create_request(template("job", {})), timeout=timeout))
+
+
+def test_within_tells_the_deadline_from_the_work_s_own_timeout() -> None:
+    async def own() -> None:
+        raise asyncio.TimeoutError("mine")  # the builtin TimeoutError from 3.11, a subclass before
+
+    async def body() -> None:
+        with pytest.raises(_invoke.OwnTimeout) as caught:
+            await _invoke.within(own(), 5)
+        assert str(caught.value.__cause__) == "mine"
+        with pytest.raises((TimeoutError, asyncio.TimeoutError)) as fired:
+            await _invoke.within(asyncio.sleep(5), 0.05)
+        assert not isinstance(fired.value, _invoke.OwnTimeout)
+        assert await _invoke.within(asyncio.sleep(0, "done"), 5) == "done"
+
+    run(body())
 
 
 def test_draining_refuses_new_calls() -> None:

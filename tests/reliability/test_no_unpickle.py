@@ -1,8 +1,8 @@
 """No ``resource_meta`` is ever unpickled or used to import code, whatever a client sends.
 
 Pickle payloads and sensor metas naming modules go to every meta-reading method of both
-generations, for hub connectors, the sensor engine and an adapted flytekit connector; with
-``pickle.loads``/``load``/``Unpickler`` patched to raise, and ``sys.modules`` watched.
+generations, for hub connectors, the sensor engine and (with the flytekit extra) an adapted flytekit
+connector; with ``pickle.loads``/``load``/``Unpickler`` patched to raise, and ``sys.modules`` watched.
 """
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ from collections.abc import Iterator
 import grpc
 import pytest
 
-from legacy.flytekit_adapter import adapt
 from modern.sensors import SensorEngine, SensorRegistry
-from tests.interop._flytekit_connectors import JobAsync
 from tests.reliability._harness import V1_ASYNC, V2_ASYNC, InProcessBridge, assert_bounded, count, healthy, standard_registry
 from tests.reliability.conn_faults import FaultConnector
 from translators._gen import v2
@@ -46,14 +44,32 @@ def _payloads(bait: list[str]) -> list[bytes]:
     return plain + gadgets + globs + sensors
 
 
-@pytest.fixture
-def bridge() -> Iterator[InProcessBridge]:
-    extra = [FaultConnector(), SensorEngine(SensorRegistry(read_env=False)), adapt(JobAsync())]
+def _adapted_flytekit_job() -> object:
+    pytest.importorskip("flytekit", reason="an adapted flytekit connector needs the flytekit extra")
+    from legacy.flytekit_adapter import adapt
+    from tests.interop._flytekit_connectors import JobAsync
+
+    return adapt(JobAsync())
+
+
+#: The categories each bridge must serve (beside whatever ``standard_registry`` adds).
+_SERVED = {"own": {"sensor", "fault"}, "flytekit": {"job"}}
+
+
+@pytest.fixture(params=sorted(_SERVED))
+def served(request: pytest.FixtureRequest) -> Iterator[tuple[InProcessBridge, set[str]]]:
+    if request.param == "flytekit":
+        extra = [_adapted_flytekit_job()]
+    else:
+        extra = [FaultConnector(), SensorEngine(SensorRegistry(read_env=False))]
     with InProcessBridge(standard_registry(*extra)) as b:
-        yield b
+        yield b, _SERVED[request.param]
 
 
-def test_no_meta_is_unpickled_or_imports_code(bridge: InProcessBridge, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_meta_is_unpickled_or_imports_code(
+    served: tuple[InProcessBridge, set[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bridge, expected = served
     calls: list[str] = []
 
     def refuse(*_a: object, **_k: object) -> object:
@@ -70,7 +86,7 @@ def test_no_meta_is_unpickled_or_imports_code(bridge: InProcessBridge, monkeypat
     bait = [m for m in BAIT_MODULES if m not in sys.modules]
     assert len(bait) >= 3, "the bait modules are already imported: pick others"
     categories = [e.category[0] for e in bridge.registry.entries()]
-    assert {"sensor", "fault", "job"} <= set(categories)
+    assert expected <= set(categories)
     tried = 0
     for payload in _payloads(bait):
         for task_type in categories:
