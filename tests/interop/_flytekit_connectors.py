@@ -6,6 +6,7 @@ objects, exactly as ``pyflyte serve connector`` does.
 
 from __future__ import annotations
 
+import atexit
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -31,6 +32,10 @@ from flytekit.models.task import TaskExecutionMetadata, TaskTemplate
 SYNC_TYPE = "bridge_fk_sync"
 ASYNC_TYPE = "bridge_fk_async"
 CALLS: list[tuple[str, dict[str, Any]]] = []
+# Let go of the recorded flytekit models before the interpreter tears its modules down: protobuf 5.29's
+# upb (what flytekit 1.15's grpcio<=1.68 pin brings) segfaults freeing a repeated field after its own
+# module is gone (the class of exit crashes of protocolbuffers/protobuf#22067); this list would trigger it.
+atexit.register(CALLS.clear)
 
 
 def _int_input(inputs: Optional[LiteralMap], name: str) -> int:
