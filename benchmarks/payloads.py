@@ -20,7 +20,7 @@ from google.protobuf import struct_pb2
 
 from benchmarks._inputs import INPUT_VALUES, Point
 from translators import _gen
-from translators._descriptors import known_fields
+from translators._protobuf_compat import known_fields
 
 TASK_TYPE = "bench"
 OUTPUT_PREFIX = "s3://bench-bucket/metadata/propeller/bench-project/development/abc123/n0/0"

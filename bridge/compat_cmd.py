@@ -1,23 +1,17 @@
-"""``flyte-bridge compat``: installed versions, whether they are supported, and the wire table.
+"""``flyte-bridge compat``: installed versions against their supported ranges, and the wire table.
 
-The supported ranges are read from this project's own installed metadata (the requirement
-specifiers in pyproject), so there is one source of truth. The v1/v2 compatibility table is
-computed by ``translators.compat`` from the installed descriptors, not from a fixed list.
+The supported ranges come from one table, :data:`bridge.versions.SUPPORTED`. The v1/v2
+compatibility table is computed by ``translators.compat`` from the installed descriptors, not
+from a fixed list.
 """
 
 from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from importlib import metadata
 from typing import TextIO
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.version import InvalidVersion, Version
-
-PROJECT = "flyte-connector-bridge"
-PACKAGES: tuple[str, ...] = ("flyteidl", "flyteidl2", "protobuf", "grpcio", "flytekit", "flyte")
-OPTIONAL: frozenset[str] = frozenset({"flytekit", "flyte"})
+from bridge.versions import SUPPORTED, installed_version, outside_range
 
 
 @dataclass(frozen=True)
@@ -28,49 +22,21 @@ class VersionRow:
     installed: str | None
     supported: str
     ok: bool | None
-
-
-def _ranges() -> dict[str, str]:
-    ranges: dict[str, str] = {}
-    try:
-        requires = metadata.requires(PROJECT) or []
-    except metadata.PackageNotFoundError:
-        return ranges
-    for text in requires:
-        try:
-            req = Requirement(text)
-        except InvalidRequirement:
-            continue
-        name = req.name.lower()
-        if name in PACKAGES and name not in ranges:
-            ranges[name] = str(req.specifier)
-    return ranges
+    """True in range, False outside it (or a required package missing), None an extra not installed."""
+    where: str | None = None
+    """Why not ok: "older than X", "outside the supported R", "missing"."""
 
 
 def version_rows() -> list[VersionRow]:
-    """The installed version and supported range of each relevant package.
-
-    Returns:
-        One row per package; ``ok`` is None for an optional package that is not installed.
-    """
-    ranges = _ranges()
+    """The installed version and supported range of each package of :data:`SUPPORTED`."""
     rows = []
-    for pkg in PACKAGES:
-        spec = ranges.get(pkg, "")
-        try:
-            installed: str | None = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            installed = None
+    for s in SUPPORTED:
+        installed = installed_version(s.package)
         if installed is None:
-            ok = None if pkg in OPTIONAL else False
-        elif not spec:
-            ok = True
-        else:
-            try:
-                ok = Requirement(f"{pkg}{spec}").specifier.contains(Version(installed), prereleases=True)
-            except InvalidVersion:
-                ok = False
-        rows.append(VersionRow(pkg, installed, spec or "any", ok))
+            rows.append(VersionRow(s.package, None, s.spec, None if s.optional else False, None if s.optional else "missing"))
+            continue
+        where = s.where(installed)
+        rows.append(VersionRow(s.package, installed, s.spec, where is None, where))
     return rows
 
 
@@ -87,11 +53,11 @@ def compat_command(out: TextIO | None = None) -> int:
     rows = version_rows()
     print(f"{'package':<10} {'installed':<12} {'supported':<18} status", file=out)
     for r in rows:
-        status = {True: "ok", False: "UNSUPPORTED", None: "not installed (optional)"}[r.ok]
-        if r.installed is None and r.ok is False:
-            status = "MISSING"
+        status = "ok" if r.ok else "not installed (optional)" if r.ok is None else f"UNSUPPORTED ({r.where})"
         print(f"{r.package:<10} {r.installed or '-':<12} {r.supported:<18} {status}", file=out)
     failed = any(r.ok is False for r in rows)
+    for line in outside_range():
+        print(line, file=out)
     print(file=out)
     try:
         from translators import compat

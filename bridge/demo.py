@@ -22,7 +22,7 @@ import grpc
 from bridge.server import ServerOptions, build_server
 from modern import shared_loop
 from translators import _gen
-from translators._descriptors import known_fields
+from translators._protobuf_compat import known_fields
 
 DEMO_INPUTS: dict[str, Any] = {"greeting": "hello", "n": 7, "ratio": 0.5, "ok": True}
 

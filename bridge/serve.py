@@ -20,6 +20,7 @@ from bridge.runtime import run_until_stopped
 from bridge.server import BridgeServer, ServerOptions, build_server
 from bridge.table import format_start_table, served_rows
 from bridge.tls import TlsConfigError, server_credentials
+from bridge.versions import outside_range
 from bridge.workers import supervise
 from modern import shared_loop
 
@@ -111,6 +112,9 @@ def serve_command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     except ValueError as exc:
         print(f"flyte-bridge: {exc}", file=sys.stderr)
         return 2
+    if args.worker_index is None:  # once per start, not once per worker
+        for line in outside_range():
+            log.warning("%s", line)
     try:
         credentials = server_credentials(args.tls_cert, args.tls_key, args.tls_client_ca)
     except TlsConfigError as exc:

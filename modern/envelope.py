@@ -11,10 +11,9 @@ is bounded: past the bound CreateTask fails with a clear error instead of bloati
 
 from __future__ import annotations
 
-from google.protobuf.message import DecodeError
-
 from modern.errors import ConnectorError, InvalidRequestError
 from translators._gen import v2
+from translators._protobuf_compat import PARSE_ERRORS
 
 MAGIC = b"\x00FCBsr1\n"
 DEFAULT_MAX_BYTES = 256 * 1024
@@ -57,7 +56,7 @@ def unpack(data: bytes) -> v2.Resource:
         raise InvalidRequestError("resource_meta is not a sync-result envelope")
     try:
         return v2.Resource.FromString(data[len(MAGIC) :])
-    except DecodeError:
+    except PARSE_ERRORS:
         raise InvalidRequestError("resource_meta envelope is corrupt") from None
 
 

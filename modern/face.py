@@ -27,10 +27,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Itera
 from typing import Any
 
 import grpc
-from google.protobuf.message import DecodeError, Message
+from google.protobuf.message import Message
 
 from modern.errors import BridgeError, InvalidRequestError, bounded
 from modern.shared_loop import SharedLoop, submit
+from translators._protobuf_compat import PARSE_ERRORS
 from translators.errors import TranslationError
 
 log = logging.getLogger("modern.face")
@@ -119,7 +120,7 @@ def parser(cls: type[Message]) -> Parse:
     def parse(data: bytes) -> Any:
         try:
             return from_string(data)
-        except DecodeError:
+        except PARSE_ERRORS:
             raise InvalidRequestError(f"request bytes do not parse as {name}") from None
 
     return parse

@@ -11,7 +11,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, un
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from translators._descriptors import is_repeated
+from translators._protobuf_compat import is_repeated
 from translators._gen import v1, v2_core_execution
 from translators._pair import Fixup, at_path
 

@@ -24,6 +24,7 @@ from translators._literals_common import (
     reraise_at,
 )
 from translators._literals_struct import MSGPACK_TAG, msgpack_encode
+from translators._protobuf_compat import not_utf8
 from translators.errors import LiteralConversionError
 from translators.values import Blob, StructuredDataset
 
@@ -62,7 +63,9 @@ def str_lit(v: str) -> Literal:
     lit = Literal()
     try:
         lit.scalar.primitive.string_value = v
-    except UnicodeEncodeError:
+    except ValueError as exc:
+        if not not_utf8(exc):
+            raise
         raise conversion_error("string is not valid UTF-8 (a lone surrogate)") from None
     return lit
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
-from google.protobuf.message import DecodeError, Message
+from google.protobuf.message import Message
 
 from translators._gen import v1_core_literals, v1_types, v2_core_literals, v2_types
+from translators._protobuf_compat import PARSE_ERRORS
 from translators.errors import LiteralConversionError, bounded
 
 Literal = v2_core_literals.Literal
@@ -105,7 +106,7 @@ def reparse(msg: Message, target: type[Message]) -> Any:
     out = target()
     try:
         out.ParseFromString(msg.SerializeToString())
-    except DecodeError:
+    except PARSE_ERRORS:
         raise conversion_error(f"cannot re-parse {type(msg).__name__} as {target.__name__}") from None
     return out
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from google.protobuf import unknown_fields
 from google.protobuf.message import Message
 
-from translators._descriptors import is_repeated
+from translators._protobuf_compat import is_repeated
 from translators._pair import MARKER_FIELD
 from translators.compat import table
 

@@ -18,7 +18,7 @@ from functools import cache
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from translators._descriptors import is_repeated
+from translators._protobuf_compat import is_repeated
 from translators._gen import v1, v1_core_literals, v1_service, v2, v2_service, v2_task_common
 from translators.errors import DuplicateNameError, WireCompatibilityError
 

@@ -22,6 +22,7 @@ from translators._gen import v1_core_literals, v1_interface, v2_core_literals, v
 from translators._literals_common import as_v2_literal_type, conversion_error, reparse, reraise_at
 from translators._literals_decode import decode, literal_to_native
 from translators._literals_encode import encode
+from translators._protobuf_compat import not_utf8
 from translators.errors import DuplicateNameError, LiteralConversionError
 
 Inputs = v2_task_common.Inputs
@@ -131,7 +132,9 @@ def _ordered_literals(values: Any, variables: Any, where: str) -> list[tuple[str
             out.append((name, encode(values[name], types.get(name))))
         except LiteralConversionError as err:
             reraise_at(err, f"{where}.{name}")
-        except UnicodeEncodeError:
+        except ValueError as exc:
+            if not not_utf8(exc):
+                raise
             raise conversion_error(_NOT_UTF8, f"{where}.{name}") from None
     return out
 
@@ -184,7 +187,11 @@ def native_to_literal(value: Any, literal_type: Any = None) -> Any:
     """
     try:
         return encode(value, as_v2_literal_type(literal_type))
-    except UnicodeEncodeError:  # a str with a lone surrogate, as a map key or a URI
+    except LiteralConversionError:
+        raise
+    except ValueError as exc:  # a str with a lone surrogate, as a map key or a URI
+        if not not_utf8(exc):
+            raise
         raise conversion_error(_NOT_UTF8) from None
 
 

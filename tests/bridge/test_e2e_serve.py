@@ -22,7 +22,7 @@ from bridge.aliases import BETA_SERVICE_NAMES
 from bridge.server import V1_SERVICE_NAMES, V2_SERVICE_NAMES
 from tests.bridge._helpers import REPO, Served, channel, free_port, make_pki, start_serve
 from translators import _gen
-from translators._descriptors import known_fields
+from translators._protobuf_compat import known_fields
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -13,7 +13,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from hypothesis import strategies as st
 
-from translators._descriptors import is_repeated
+from translators._protobuf_compat import is_repeated
 from translators._pair import encode_varint as _varint
 
 F = FieldDescriptor

@@ -18,11 +18,11 @@ import msgpack
 from hypothesis import given
 from hypothesis import strategies as st
 from google.protobuf import struct_pb2
-from google.protobuf.message import DecodeError
 
 from translators._gen import v2_core_literals as L
 from translators._gen import v2_types as T
 from translators._literals_struct import is_nan_safe_equal
+from translators._protobuf_compat import PARSE_ERRORS
 from translators.errors import LiteralConversionError
 from translators.literals import literal_to_native, native_to_literal
 from translators.values import Blob, BlobDimensionality, StructuredDataset
@@ -251,7 +251,7 @@ def test_generic_struct_round_trip(value):
 def _parse(cls, data: bytes):
     try:
         return cls.FromString(data)
-    except DecodeError:
+    except PARSE_ERRORS:
         return None
 
 

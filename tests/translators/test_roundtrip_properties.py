@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import translators
 from translators import DuplicateNameError, compat
-from translators._descriptors import is_repeated
+from translators._protobuf_compat import is_repeated
 from translators._pair import Pair
 
 from .strategies import messages
