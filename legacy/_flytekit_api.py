@@ -10,8 +10,8 @@ Two generations of the same API:
 Both key the registry's ``_REGISTRY`` by ``task_category`` (``name``, ``version``) and give each connector
 a ``task_category``, a ``metadata_type`` (async) and ``Resource``/``ResourceMeta`` of the same shape.
 flytekit 1.10 and older have only ``AgentBase`` (keyed by ``task_type``, methods answering protobuf
-responses): a different API that this adapter does not take; such connectors keep being served by a
-``pyflyte serve agent`` of their own flytekit.
+responses): a different API that this adapter does not take; such connectors stay behind a
+``pyflyte serve agent`` of their own flytekit, which the bridge can forward to.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def flytekit_api() -> FlytekitApi:
         raise ImportError("flytekit is not installed") from None
     raise ImportError(
         f"flytekit {installed} is older than {OLDEST_ADAPTED}: its connectors cannot be adapted; "
-        "serve them with pyflyte serve agent of that flytekit"
+        "run them behind --upstream (a pyflyte serve agent of that flytekit)"
     )
 
 
