@@ -91,6 +91,22 @@ def _versions(spec: EnvSpec) -> dict[str, str]:
     return {name: found[name] for name in SHOWN if name in found}
 
 
+def xml_of(python: str, deps: str) -> Path:
+    return VENVS / f"{spec_for(python, SETS[deps]).name}-{deps}.xml"
+
+
+def failures(xml: Path) -> list[str]:
+    """The ids of the failed and erroring tests of a JUnit XML (empty if there is none)."""
+    if not xml.exists():
+        return []
+    out = []
+    for case in ET.parse(xml).getroot().iter("testcase"):
+        if case.find("failure") is not None or case.find("error") is not None:
+            module = case.get("classname", "").replace(".", "/")
+            out.append(f"{module}.py::{case.get('name')}" if module else str(case.get("name")))
+    return out
+
+
 def _counts(xml: Path) -> tuple[int, int, int, int]:
     suites = ET.parse(xml).getroot()
     suites = [suites] if suites.tag == "testsuite" else list(suites)
@@ -119,7 +135,7 @@ def run_cell(python: str, deps: DepSet, built: set[str]) -> Cell:
         return Cell(python, deps.name, "install failed", minutes=(time.monotonic() - t0) / 60,
                     note=(last[0] if last else str(exc).splitlines()[0])[:160])
     build = (time.monotonic() - t0) / 60
-    xml = VENVS / f"{spec.name}-{deps.name}.xml"
+    xml = xml_of(python, deps.name)
     log = VENVS / f"{spec.name}-{deps.name}.pytest.log"
     xml.unlink(missing_ok=True)
     cmd = [str(spec.bin("python")), "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={xml}", *deps.paths]
@@ -134,8 +150,7 @@ def run_cell(python: str, deps: DepSet, built: set[str]) -> Cell:
                     note=tail[0][:160])
     passed, failed, skipped, errors = _counts(xml)
     result = "passed" if rc == 0 else "failed"
-    return Cell(python, deps.name, result, passed, failed, skipped, errors, minutes, build, _versions(spec),
-                note="" if rc == 0 else f"log: .venvs/{log.name}")
+    return Cell(python, deps.name, result, passed, failed, skipped, errors, minutes, build, _versions(spec))
 
 
 def render(cells: list[Cell]) -> str:
@@ -149,9 +164,12 @@ def render(cells: list[Cell]) -> str:
     for c in cells:
         v = c.versions or {}
         versions = " / ".join(v.get(n, "-") for n in SHOWN) if v else c.note
-        result = c.result if not c.note or not v else f"{c.result} ({c.note})"
-        lines.append(f"| {c.python} | {c.deps} | {result} | {c.passed} | {c.failed} | {c.skipped} | {c.errors} "
+        lines.append(f"| {c.python} | {c.deps} | {c.result} | {c.passed} | {c.failed} | {c.skipped} | {c.errors} "
                      f"| {c.minutes:.1f} | {versions} |")
+    failed = [(c, f) for c in cells for f in failures(xml_of(c.python, c.deps))]
+    if failed:
+        lines += ["", "Failed:", ""]
+        lines += [f"- {c.python} / {c.deps}: `{f}`" for c, f in failed]
     lines += ["", END]
     return "\n".join(lines)
 
