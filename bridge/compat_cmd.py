@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from typing import TextIO
 
-from bridge.versions import SUPPORTED, installed_version, outside_range
+from bridge import versions
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,10 @@ class VersionRow:
 
 
 def version_rows() -> list[VersionRow]:
-    """The installed version and supported range of each package of :data:`SUPPORTED`."""
+    """The installed version and supported range of each package of :data:`bridge.versions.SUPPORTED`."""
     rows = []
-    for s in SUPPORTED:
-        installed = installed_version(s.package)
+    for s in versions.SUPPORTED:
+        installed = versions.installed_version(s.package)
         if installed is None:
             rows.append(VersionRow(s.package, None, s.spec, None if s.optional else False, None if s.optional else "missing"))
             continue
@@ -56,7 +56,7 @@ def compat_command(out: TextIO | None = None) -> int:
         status = "ok" if r.ok else "not installed (optional)" if r.ok is None else f"UNSUPPORTED ({r.where})"
         print(f"{r.package:<10} {r.installed or '-':<12} {r.supported:<18} {status}", file=out)
     failed = any(r.ok is False for r in rows)
-    for line in outside_range():
+    for line in versions.outside_range():
         print(line, file=out)
     print(file=out)
     try:

@@ -21,7 +21,8 @@ def test_old_propeller_get_with_only_task_type_routes_by_category() -> None:
 
 def test_current_propeller_get_keeps_the_category_version() -> None:
     req = v1.GetTaskRequest(task_type="spark", task_category=v1.TaskCategory(name="spark", version=2),
-                            resource_meta=b"x", output_prefix="s3://b/p")
+                            resource_meta=b"x")
+    req.MergeFromString(v2.GetTaskRequest(output_prefix="s3://b/p").SerializeToString())  # unknown before flyteidl 1.15.2
     m2 = T.get_task_request_to_v2(req)
     assert (m2.task_category.name, m2.task_category.version) == ("spark", 2)
     assert m2.output_prefix == "s3://b/p"
