@@ -6,7 +6,9 @@ versions of every dependency and at the newest, plus the translators under pure-
     python3 .ci/matrix.py --readme-only        # re-render the README table from .ci/matrix.json
 
 Each (Python, set) gets its own venv under ``.venvs/`` (``tests.sdkenv``; the pip cache is shared):
-``lowest`` installs with ``constraints/lowest.txt``, ``newest`` re-resolves to the newest allowed
+``lowest`` installs the core and the ``test``/``fsspec`` extras with ``constraints/lowest.txt`` (each SDK
+pins its own IDL and grpcio, so the SDK extras' lowest versions are tested in their own venvs:
+``tests/sdkenv.py``), ``newest`` installs every extra and re-resolves to the newest allowed
 versions every run, ``pure-protobuf`` reuses the newest venv and runs ``tests/translators`` with
 ``PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python``. Results (counts from pytest's JUnit XML, the
 versions that were installed, minutes taken) go to ``.ci/matrix.json`` and into the README between
@@ -31,7 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.sdkenv import VENVS, EnvSpec, EnvUnavailable, ensure, installed_pythons  # noqa: E402
 
-EXTRAS = "test,flytekit,flyte,fsspec"
+ALL_EXTRAS = "test,flytekit,flyte,fsspec"
 LOWEST = "constraints/lowest.txt"
 RESULTS = REPO / ".ci" / "matrix.json"
 README = REPO / "README.md"
@@ -45,6 +47,7 @@ class DepSet:
     """One column of the matrix: how the venv is resolved and what runs in it."""
 
     name: str
+    extras: str = ALL_EXTRAS
     constraints: str | None = None
     upgrade: bool = False
     venv_of: str | None = None  # reuse another set's venv
@@ -55,7 +58,7 @@ class DepSet:
 SETS: dict[str, DepSet] = {
     s.name: s
     for s in (
-        DepSet("lowest", constraints=LOWEST),
+        DepSet("lowest", extras="test,fsspec", constraints=LOWEST),
         DepSet("newest", upgrade=True),
         DepSet("pure-protobuf", venv_of="newest", paths=("tests/translators",),
                env=(("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python"),)),
@@ -80,7 +83,7 @@ class Cell:
 
 def spec_for(python: str, deps: DepSet) -> EnvSpec:
     base = SETS[deps.venv_of] if deps.venv_of else deps
-    return EnvSpec(f"py{python}-{base.name}", python, extras=EXTRAS, constraints=base.constraints,
+    return EnvSpec(f"py{python}-{base.name}", python, extras=base.extras, constraints=base.constraints,
                    upgrade=base.upgrade, why=f"matrix: {base.name} dependencies")
 
 
