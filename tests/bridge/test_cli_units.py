@@ -13,6 +13,7 @@ from typing import Any
 import grpc
 import pytest
 
+from bridge import versions
 from bridge.aliases import AliasHandler
 from bridge.cli import build_parser, main
 from bridge.compat_cmd import compat_command, version_rows
@@ -82,6 +83,27 @@ def test_tls_flag_combinations(tmp_path: Path) -> None:
 
 def test_serve_with_half_a_tls_pair_exits_2(tmp_path: Path, restore_logging: None) -> None:
     assert main(["serve", "--tls-cert", str(tmp_path / "c.pem"), "--port", "0", "--prometheus_port", "-1"]) == 2
+
+
+def test_serve_says_once_at_start_when_an_sdk_is_outside_its_range(
+    tmp_path: Path, restore_logging: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real = versions.installed_version
+    monkeypatch.setattr(versions, "installed_version", lambda p: "1.9.3" if p == "flytekit" else real(p))
+    # Half a TLS pair stops serve right after its start checks: no server, no port.
+    assert main(["serve", "--tls-cert", str(tmp_path / "c.pem"), "--port", "0", "--prometheus_port", "-1"]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if "flytekit 1.9.3" in line]
+    assert len(lines) == 1, lines
+    assert "WARNING" in lines[0]
+    assert "flytekit 1.9.3 is older than 1.10: its connectors cannot be adapted; run them behind --upstream" in lines[0]
+
+
+def test_serve_says_nothing_of_versions_in_range(
+    tmp_path: Path, restore_logging: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(versions, "installed_version", lambda p: next(s.floor for s in versions.SUPPORTED if s.package == p))
+    assert main(["serve", "--tls-cert", str(tmp_path / "c.pem"), "--port", "0", "--prometheus_port", "-1"]) == 2
+    assert " is older than " not in capsys.readouterr().err
 
 
 def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import re
 from importlib import metadata
 
 import pytest
@@ -10,7 +12,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from bridge import versions
-from bridge.compat_cmd import version_rows
+from bridge.compat_cmd import compat_command, version_rows
 from bridge.versions import SUPPORTED, Supported
 
 FLYTEKIT = next(s for s in SUPPORTED if s.package == "flytekit")
@@ -60,6 +62,17 @@ def test_compat_rows_carry_the_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (rows["flytekit"].ok, rows["flytekit"].where) == (False, "outside the supported >=1.11,<2")
     assert (rows["flyte"].ok, rows["flyte"].installed) == (None, None)
     assert (rows["protobuf"].ok, rows["protobuf"].where) == (False, "older than 5.26")
+
+
+def test_compat_prints_each_package_against_its_range_and_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    _pretend_installed(monkeypatch, {"flytekit": "1.9.3"})
+    out = io.StringIO()
+    assert compat_command(out) == 1
+    text = out.getvalue()
+    assert re.search(r"^flytekit +1\.9\.3 +>=1\.10,<2 +UNSUPPORTED \(older than 1\.10\)$", text, re.M), text
+    assert "flytekit 1.9.3 is older than 1.10: its connectors cannot be adapted; run them behind --upstream" in text
+    for s in SUPPORTED:
+        assert re.search(rf"^{s.package} ", text, re.M), s.package
 
 
 def _declared() -> dict[str, SpecifierSet]:
