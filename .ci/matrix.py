@@ -79,6 +79,7 @@ class Cell:
     build_minutes: float = 0.0
     versions: dict[str, str] | None = None
     note: str = ""
+    commit: str = ""
 
 
 def spec_for(python: str, deps: DepSet) -> EnvSpec:
@@ -122,6 +123,15 @@ def _counts(xml: Path) -> tuple[int, int, int, int]:
     return total - failed - skipped - errors, failed, skipped, errors
 
 
+def head() -> str:
+    """The commit the cells run at (with ``+`` when the work tree differs from it)."""
+    git = ["git", "-C", str(REPO)]
+    sha = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
+    dirty = subprocess.run([*git, "diff", "--quiet", "HEAD", "--", ".", ":!README.md", ":!.ci/matrix.json"],
+                           check=False).returncode
+    return sha + ("+" if dirty else "")
+
+
 def run_cell(python: str, deps: DepSet, built: set[str]) -> Cell:
     spec = spec_for(python, deps)
     if deps.constraints and not (REPO / deps.constraints).exists():
@@ -161,14 +171,14 @@ def render(cells: list[Cell]) -> str:
         START,
         "<!-- written by `make test-matrix` (.ci/matrix.py); edit the script, not this table -->",
         "",
-        "| Python | dependencies | result | passed | failed | skipped | errors | minutes | protobuf / grpcio / flyteidl / flyteidl2 / flytekit / flyte |",
-        "|---|---|---|---:|---:|---:|---:|---:|---|",
+        "| Python | dependencies | result | passed | failed | skipped | errors | minutes | commit | protobuf / grpcio / flyteidl / flyteidl2 / flytekit / flyte |",
+        "|---|---|---|---:|---:|---:|---:|---:|---|---|",
     ]
     for c in cells:
         v = c.versions or {}
         versions = " / ".join(v.get(n, "-") for n in SHOWN) if v else c.note
         lines.append(f"| {c.python} | {c.deps} | {c.result} | {c.passed} | {c.failed} | {c.skipped} | {c.errors} "
-                     f"| {c.minutes:.1f} | {versions} |")
+                     f"| {c.minutes:.1f} | {c.commit} | {versions} |")
     failed = [(c, f) for c in cells for f in failures(xml_of(c.python, c.deps))]
     if failed:
         lines += ["", "Failed:", ""]
@@ -205,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     for python in pythons:
         for name in args.sets:
             cell = run_cell(python, SETS[name], built)
+            cell.commit = head()
             print(f"matrix: Python {python} / {name}: {cell.result} {cell.passed}/{cell.failed}/{cell.skipped}/"
                   f"{cell.errors} in {cell.minutes:.1f} min (venv {cell.build_minutes:.1f}) {cell.note}", flush=True)
             cells[(python, name)] = cell
