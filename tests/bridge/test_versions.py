@@ -69,8 +69,8 @@ def test_compat_prints_each_package_against_its_range_and_what_to_do(monkeypatch
     out = io.StringIO()
     assert compat_command(out) == 1
     text = out.getvalue()
-    assert re.search(r"^flytekit +1\.9\.3 +>=1\.10,<2 +UNSUPPORTED \(older than 1\.10\)$", text, re.M), text
-    assert "flytekit 1.9.3 is older than 1.10: its connectors cannot be adapted; run them behind --upstream" in text
+    assert re.search(r"^flytekit +1\.9\.3 +>=1\.11,<2 +UNSUPPORTED \(older than 1\.11\)$", text, re.M), text
+    assert "flytekit 1.9.3 is older than 1.11: its connectors cannot be adapted; run them behind --upstream" in text
     for s in SUPPORTED:
         assert re.search(rf"^{s.package} ", text, re.M), s.package
 
