@@ -130,14 +130,21 @@ async def within(work: Awaitable[T], timeout: float | None) -> T:
     if _HAS_TIMEOUT:
         async with asyncio.timeout(timeout) as scope:
             try:
-                return await _own_timeouts(work)
-            except OwnTimeout:
+                return await work  # no wrapper coroutine on the hot path
+            except TimeoutError as exc:  # raised inside the scope: never the scope's own
                 if scope.expired():  # the connector turned our cancellation into its own timeout
-                    raise TimeoutError() from None
-                raise
+                    raise
+                raise OwnTimeout() from exc
     # Python 3.10: wait_for raises asyncio.TimeoutError for its own deadline only, because the
     # connector's TimeoutError crosses it as OwnTimeout.
-    return await asyncio.wait_for(_own_timeouts(work), timeout)
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    try:
+        return await asyncio.wait_for(_own_timeouts(work), timeout)
+    except OwnTimeout:
+        if loop.time() >= end:  # the connector turned our cancellation into its own timeout
+            raise asyncio.TimeoutError() from None
+        raise
 
 
 def declared_kwargs(fn: Any, extra: Mapping[str, Any]) -> dict[str, Any]:

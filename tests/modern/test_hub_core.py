@@ -51,6 +51,20 @@ def test_connector_own_timeout_is_a_connector_error_not_ours(timeout: float | No
         run(hub.create_task(create_request(template("job", {})), timeout=timeout))
 
 
+class CancelIntoTimeout(JobConnector):
+    async def create(self, *args, **kwargs):
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            raise TimeoutError("gave up") from None
+
+
+def test_a_connector_that_turns_the_deadline_into_its_own_timeout_is_still_past_the_deadline() -> None:
+    hub = Hub(registry_with(CancelIntoTimeout()), metrics=False)
+    with pytest.raises(DeadlineError):
+        run(hub.create_task(create_request(template("job", {})), timeout=0.1))
+
+
 def test_within_tells_the_deadline_from_the_work_s_own_timeout() -> None:
     async def own() -> None:
         raise asyncio.TimeoutError("mine")  # the builtin TimeoutError from 3.11, a subclass before
