@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 EXTRAS ?= test,flytekit,flyte,fsspec
 
-.PHONY: venv test test-full serve bench bench-quick lint clean
+.PHONY: venv sdk-envs test test-full test-matrix serve bench bench-quick lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,9 +15,18 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+## make sdk-envs: .venvs/flytekit-1.13 and -1.15 (old SDKs beside the project, for the interop tests).
+sdk-envs: $(STAMP)
+	$(PY) -m tests.sdkenv
+
 ## make test: the whole suite, fast hypothesis profile (CI runs exactly this).
-test: $(STAMP)
+test: $(STAMP) sdk-envs
 	$(PY) -m pytest -q -p no:cacheprovider
+
+## make test-matrix: the suite per installed Python x {lowest, newest} dependencies, plus the translators
+## under pure-Python protobuf; writes the README's matrix table (slow: about an hour here).
+test-matrix:
+	$(PYTHON) .ci/matrix.py $(if $(PYTHONS),--pythons $(PYTHONS),) $(if $(SETS),--sets $(SETS),)
 
 ## make test-full: the long profiles (more hypothesis examples, longer soak).
 test-full: $(STAMP)
@@ -38,4 +47,4 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) .venvs build *.egg-info

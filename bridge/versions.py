@@ -14,6 +14,8 @@ from importlib import metadata
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from legacy._flytekit_api import OLDEST_ADAPTED
+
 
 @dataclass(frozen=True)
 class Supported:
@@ -48,7 +50,7 @@ class Supported:
 
 SUPPORTED: tuple[Supported, ...] = (
     Supported(
-        "flytekit", ">=1.10,<2", optional=True,
+        "flytekit", f">={OLDEST_ADAPTED},<2", optional=True,
         outside="its connectors cannot be adapted; run them behind --upstream",
     ),
     Supported(
@@ -85,7 +87,7 @@ def installed_version(package: str) -> str | None:
 def outside_range() -> list[str]:
     """One line per installed package outside its supported range: what it is and what to do.
 
-    For example ``flytekit 1.9.3 is older than 1.10: its connectors cannot be adapted; run them
+    For example ``flytekit 1.10.7 is older than 1.11: its connectors cannot be adapted; run them
     behind --upstream``.
     """
     lines = []

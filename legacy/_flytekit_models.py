@@ -7,10 +7,15 @@ works in v2 messages; the two generations share a wire format, so each conversio
 the v1 class followed by flytekit's own ``from_flyte_idl``.
 
 flytekit is imported lazily: it is an optional extra, and its import costs about a second.
+
+Every flytekit from 1.11 has these models except ``TaskExecutionMetadata`` (new in 1.12; 1.11's
+server passes no metadata) and ``Resource.to_flyte_idl`` (new in 1.13, a coroutine from 1.15; 1.11 and
+1.12 servers encoded the Resource themselves, which ``_resource_idl`` does the same way).
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,9 +47,15 @@ def template_to_flytekit(template: Any) -> Any:
 
 
 def metadata_to_flytekit(metadata: Any) -> Any:
-    """flytekit ``TaskExecutionMetadata`` model; an empty one when the request has none (as flytekit)."""
-    from flytekit.models.task import TaskExecutionMetadata
+    """flytekit ``TaskExecutionMetadata`` model; an empty one when the request has none (as flytekit).
 
+    None under flytekit 1.11, which has no such model (and whose server passes none).
+    """
+    from flytekit.models import task
+
+    TaskExecutionMetadata = getattr(task, "TaskExecutionMetadata", None)
+    if TaskExecutionMetadata is None:
+        return None
     msg = v1.TaskExecutionMetadata() if metadata is None else _reparse(metadata, v1.TaskExecutionMetadata)
     return TaskExecutionMetadata.from_flyte_idl(msg)
 
@@ -88,6 +99,29 @@ def inputs_to_flytekit(inputs: Any, template: Any) -> Any:
     return LiteralMap.from_flyte_idl(inputs_to_literal_map(inputs, template))
 
 
+async def _resolved(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+async def _resource_idl(resource: Any) -> Any:
+    """The v1 ``Resource`` message of a flytekit ``Resource`` (see the module docstring)."""
+    if hasattr(resource, "to_flyte_idl"):
+        return await _resolved(resource.to_flyte_idl())
+    outputs = resource.outputs
+    if outputs is not None and not isinstance(outputs, Message):
+        if hasattr(outputs, "to_flyte_idl"):  # a flytekit LiteralMap model
+            outputs = outputs.to_flyte_idl()
+        else:  # native values, typed by flytekit's TypeEngine
+            from flytekit import FlyteContextManager
+            from flytekit.core.type_engine import TypeEngine
+
+            ctx = FlyteContextManager.current_context()
+            outputs = await _resolved(TypeEngine.dict_to_literal_map_pb(ctx, outputs))
+    return v1.Resource(
+        phase=resource.phase, message=resource.message or "", log_links=resource.log_links or (), outputs=outputs
+    )
+
+
 async def resource_from_flytekit(resource: Any, who: str) -> Resource:
     """Hub ``Resource`` from a flytekit ``Resource``.
 
@@ -104,9 +138,9 @@ async def resource_from_flytekit(resource: Any, who: str) -> Resource:
     """
     if isinstance(resource, v1.Resource):
         proto = resource
-    elif hasattr(resource, "to_flyte_idl"):
+    elif hasattr(resource, "phase"):
         try:
-            proto = await resource.to_flyte_idl()
+            proto = await _resource_idl(resource)
         except Exception as exc:  # flytekit's TypeEngine failing on a connector's outputs
             raise ConnectorError(f"{who} returned outputs flytekit cannot encode: {type(exc).__name__}: {exc}") from None
     else:

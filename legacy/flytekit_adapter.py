@@ -1,7 +1,8 @@
 """flytekit connectors served unchanged through the hub, to Flyte 1 and Flyte 2 clients alike.
 
-``adapt`` wraps one flytekit connector (``AsyncConnectorBase``/``SyncConnectorBase``, and the old
-``AsyncAgentBase``/``SyncAgentBase``, which are the same classes) into a hub connector;
+``adapt`` wraps one flytekit connector (``AsyncConnectorBase``/``SyncConnectorBase`` of flytekit 1.16+,
+``AsyncAgentBase``/``SyncAgentBase`` of flytekit 1.11-1.15: ``legacy._flytekit_api`` finds which) into a
+hub connector;
 ``import_flytekit_registry`` does it for everything in flytekit's own registry, which
 ``import flytekit`` fills from the ``flytekit.plugins`` entry points.
 
@@ -23,6 +24,7 @@ from typing import Any
 
 from google.protobuf.message import Message
 
+from legacy._flytekit_api import flytekit_api
 from legacy._flytekit_models import (
     inputs_to_flytekit,
     metadata_to_flytekit,
@@ -152,8 +154,8 @@ def adapt(connector: Any) -> AsyncConnector | SyncConnector:
     """Wrap a flytekit connector into a hub connector.
 
     Args:
-        connector: A flytekit ``AsyncConnectorBase`` or ``SyncConnectorBase`` instance (or one
-            of their old ``AsyncAgentBase``/``SyncAgentBase`` names), or flytekit's ``SensorEngine``.
+        connector: A flytekit ``AsyncConnectorBase`` or ``SyncConnectorBase`` instance (flytekit
+            1.11-1.15: ``AsyncAgentBase``/``SyncAgentBase``), or flytekit's ``SensorEngine``.
 
     Returns:
         The hub connector. For flytekit's ``SensorEngine`` that is the bridge's own
@@ -161,6 +163,7 @@ def adapt(connector: Any) -> AsyncConnector | SyncConnector:
 
     Raises:
         TypeError: ``connector`` is not a flytekit connector.
+        ImportError: The installed flytekit has no adaptable connector API (older than 1.11).
     """
     if _is_flytekit_sensor_engine(connector):
         from modern.sensors import SensorEngine
@@ -169,11 +172,10 @@ def adapt(connector: Any) -> AsyncConnector | SyncConnector:
         engine = SensorEngine()
         register_builtin_sensors(engine.sensors)
         return engine
-    from flytekit.extend.backend.base_connector import AsyncConnectorBase, SyncConnectorBase
-
-    if isinstance(connector, SyncConnectorBase):
+    api = flytekit_api()
+    if isinstance(connector, api.sync_base):
         return FlytekitSyncAdapter(connector)
-    if isinstance(connector, AsyncConnectorBase):
+    if isinstance(connector, api.async_base):
         return FlytekitAsyncAdapter(connector)
     raise TypeError(f"{type(connector).__name__} is not a flytekit connector")
 
@@ -195,14 +197,13 @@ one already served by a flytekit connector is kept (a warning is logged) unless 
         The hub connectors that were registered.
     """
     import flytekit  # noqa: F401  (loads the flytekit.plugins entry points)
-    from flytekit.extend.backend.base_connector import ConnectorRegistry as FlytekitRegistry
 
     from modern.sensors import SensorEngine
     from modern.sensors.builtin import register_into
 
     registry = registry if registry is not None else default_registry()
     added: list[Any] = []
-    for connector in list(FlytekitRegistry._REGISTRY.values()):
+    for connector in flytekit_api().registered():
         category = (connector.task_category.name, connector.task_category.version)
         if _is_flytekit_sensor_engine(connector):
             if not (registry.has(*category) and isinstance(registry.get_connector(*category), SensorEngine)):

@@ -158,6 +158,10 @@ def declared_kwargs(fn: Any, extra: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in extra.items() if k in params}
 
 
+# The SDKs' own "no connector for that task type" (flytekit 1.16+, and 1.11-1.15 under its agent name).
+_SDK_NOT_FOUND = frozenset({"FlyteConnectorNotFound", "FlyteAgentNotFound"})
+
+
 def _same(value: Any) -> Any:
     return value
 
@@ -202,7 +206,7 @@ class SdkCalls:
             result = await asyncio.to_thread(fn, **kwargs)
             return await result if inspect.isawaitable(result) else result
         except Exception as exc:
-            if type(exc).__name__ == "FlyteConnectorNotFound":
+            if type(exc).__name__ in _SDK_NOT_FOUND:
                 raise ConnectorNotFoundError(str(exc)[:200]) from None
             raise
 

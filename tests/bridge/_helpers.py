@@ -74,13 +74,17 @@ def start_serve(
     prometheus_port: int | None = None,
     wait: bool = True,
     credentials: grpc.ChannelCredentials | None = None,
+    python: str | Path = sys.executable,
 ) -> Served:
-    """Start ``python -m bridge serve`` on 127.0.0.1 and wait until health says SERVING."""
+    """Start ``python -m bridge serve`` on 127.0.0.1 and wait until health says SERVING.
+
+    ``python`` is the interpreter (another venv's, e.g. ``tests.sdkenv``'s, serves under its packages).
+    """
     port = port or free_port()
     prometheus_port = prometheus_port or free_port()
     log_path = tmp / f"serve-{port}.log"
     argv = [
-        sys.executable, "-m", "bridge", "serve", "--host", "127.0.0.1", "--port", str(port),
+        str(python), "-m", "bridge", "serve", "--host", "127.0.0.1", "--port", str(port),
         "--prometheus_port", str(prometheus_port), "--grace", "10", *extra,
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

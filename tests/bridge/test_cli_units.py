@@ -95,7 +95,7 @@ def test_serve_says_once_at_start_when_an_sdk_is_outside_its_range(
     lines = [line for line in capsys.readouterr().err.splitlines() if "flytekit 1.9.3" in line]
     assert len(lines) == 1, lines
     assert "WARNING" in lines[0]
-    assert "flytekit 1.9.3 is older than 1.10: its connectors cannot be adapted; run them behind --upstream" in lines[0]
+    assert "flytekit 1.9.3 is older than 1.11: its connectors cannot be adapted; run them behind --upstream" in lines[0]
 
 
 def test_serve_says_nothing_of_versions_in_range(

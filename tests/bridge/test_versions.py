@@ -21,13 +21,13 @@ FLYTEKIT = next(s for s in SUPPORTED if s.package == "flytekit")
 @pytest.mark.parametrize(
     ("installed", "where"),
     [
-        ("1.10.0", None),
+        ("1.11.0", None),
         ("1.15.3", None),
         ("1.16.0rc1", None),
-        ("1.9.3", "older than 1.10"),
-        ("0.32.0", "older than 1.10"),
-        ("2.0.0", "outside the supported >=1.10,<2"),
-        ("not-a-version", "not a version this bridge can compare with >=1.10,<2"),
+        ("1.10.7", "older than 1.11"),
+        ("0.32.0", "older than 1.11"),
+        ("2.0.0", "outside the supported >=1.11,<2"),
+        ("not-a-version", "not a version this bridge can compare with >=1.11,<2"),
     ],
 )
 def test_where_an_installed_version_falls(installed: str, where: str | None) -> None:
@@ -35,7 +35,7 @@ def test_where_an_installed_version_falls(installed: str, where: str | None) -> 
 
 
 def test_the_floor_is_the_lower_bound() -> None:
-    assert FLYTEKIT.floor == "1.10"
+    assert FLYTEKIT.floor == "1.11"
     assert Supported("x", "<3", optional=True, outside="").floor is None
 
 
@@ -45,9 +45,9 @@ def _pretend_installed(monkeypatch: pytest.MonkeyPatch, found: dict[str, str | N
 
 
 def test_outside_range_names_the_package_the_version_and_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
-    _pretend_installed(monkeypatch, {"flytekit": "1.9.3", "flyte": None})
+    _pretend_installed(monkeypatch, {"flytekit": "1.10.7", "flyte": None})
     lines = versions.outside_range()
-    assert "flytekit 1.9.3 is older than 1.10: its connectors cannot be adapted; run them behind --upstream" in lines
+    assert "flytekit 1.10.7 is older than 1.11: its connectors cannot be adapted; run them behind --upstream" in lines
     assert not any(line.startswith("flyte ") for line in lines)  # not installed is not outside
 
 
@@ -59,7 +59,7 @@ def test_in_range_versions_say_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_compat_rows_carry_the_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
     _pretend_installed(monkeypatch, {"flytekit": "2.1.0", "flyte": None, "protobuf": "4.25.3"})
     rows = {r.package: r for r in version_rows()}
-    assert (rows["flytekit"].ok, rows["flytekit"].where) == (False, "outside the supported >=1.10,<2")
+    assert (rows["flytekit"].ok, rows["flytekit"].where) == (False, "outside the supported >=1.11,<2")
     assert (rows["flyte"].ok, rows["flyte"].installed) == (None, None)
     assert (rows["protobuf"].ok, rows["protobuf"].where) == (False, "older than 5.26")
 
@@ -69,8 +69,8 @@ def test_compat_prints_each_package_against_its_range_and_what_to_do(monkeypatch
     out = io.StringIO()
     assert compat_command(out) == 1
     text = out.getvalue()
-    assert re.search(r"^flytekit +1\.9\.3 +>=1\.10,<2 +UNSUPPORTED \(older than 1\.10\)$", text, re.M), text
-    assert "flytekit 1.9.3 is older than 1.10: its connectors cannot be adapted; run them behind --upstream" in text
+    assert re.search(r"^flytekit +1\.9\.3 +>=1\.11,<2 +UNSUPPORTED \(older than 1\.11\)$", text, re.M), text
+    assert "flytekit 1.9.3 is older than 1.11: its connectors cannot be adapted; run them behind --upstream" in text
     for s in SUPPORTED:
         assert re.search(rf"^{s.package} ", text, re.M), s.package
 

@@ -6,24 +6,36 @@ objects, exactly as ``pyflyte serve connector`` does.
 
 from __future__ import annotations
 
+import atexit
 from dataclasses import dataclass
 from typing import Any, Optional
 
 from flyteidl.admin.agent_pb2 import GetTaskLogsResponse, GetTaskLogsResponseBody, GetTaskMetricsResponse
 from flyteidl.core.execution_pb2 import TaskExecution, TaskLog
-from flytekit.extend.backend.base_connector import (
-    AsyncConnectorBase,
-    ConnectorRegistry,
-    Resource,
-    ResourceMeta,
-    SyncConnectorBase,
-)
+
+try:
+    from flytekit.extend.backend.base_connector import (
+        AsyncConnectorBase,
+        ConnectorRegistry,
+        Resource,
+        ResourceMeta,
+        SyncConnectorBase,
+    )
+except ImportError:  # flytekit 1.11-1.15: the same API under its agent names (run from .venvs/flytekit-*)
+    from flytekit.extend.backend.base_agent import AgentRegistry as ConnectorRegistry
+    from flytekit.extend.backend.base_agent import AsyncAgentBase as AsyncConnectorBase
+    from flytekit.extend.backend.base_agent import Resource, ResourceMeta
+    from flytekit.extend.backend.base_agent import SyncAgentBase as SyncConnectorBase
 from flytekit.models.literals import LiteralMap
 from flytekit.models.task import TaskExecutionMetadata, TaskTemplate
 
 SYNC_TYPE = "bridge_fk_sync"
 ASYNC_TYPE = "bridge_fk_async"
 CALLS: list[tuple[str, dict[str, Any]]] = []
+# Let go of the recorded flytekit models before the interpreter tears its modules down: protobuf 5.29's
+# upb (what flytekit 1.15's grpcio<=1.68 pin brings) segfaults freeing a repeated field after its own
+# module is gone (the class of exit crashes of protocolbuffers/protobuf#22067); this list would trigger it.
+atexit.register(CALLS.clear)
 
 
 def _int_input(inputs: Optional[LiteralMap], name: str) -> int:

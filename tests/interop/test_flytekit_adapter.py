@@ -134,3 +134,46 @@ def test_import_flytekit_registry_adapts_all_and_keeps_bridge_sensor_engine() ->
     assert len(added) >= 3
     # Importing again keeps what is there (no duplicate error, nothing re-added).
     assert import_flytekit_registry(reg) == []
+
+
+async def test_a_resource_without_to_flyte_idl_is_encoded_as_flytekit_1_11_did() -> None:
+    # flytekit 1.11/1.12: Resource is a plain dataclass; their server typed native outputs itself.
+    from dataclasses import dataclass as _dc
+
+    from legacy._flytekit_models import resource_from_flytekit
+    from translators._gen import v1_core_execution
+
+    @_dc
+    class OldResource:
+        phase: int
+        message: str | None = None
+        log_links: list | None = None
+        outputs: object = None
+
+    link = v1_core_execution.TaskLog(name="console", uri="https://example.invalid/j")
+    res = await resource_from_flytekit(OldResource(PHASE.SUCCEEDED, "ok", [link], {"y": 5}), "old")
+    assert res.phase == PHASE.SUCCEEDED and res.message == "ok" and output_y(res) == 5
+    assert res.log_links[0].uri == link.uri
+    lm = LiteralMap.from_flyte_idl(v1_core_literals.LiteralMap(literals={"y": v1_core_literals.Literal()}))
+    assert (await resource_from_flytekit(OldResource(PHASE.RUNNING, outputs=lm), "old")).outputs is not None
+
+
+def test_the_api_lookup_falls_back_to_the_agent_names_and_says_what_is_too_old(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flytekit.extend.backend import base_agent
+
+    from legacy import _flytekit_api
+
+    # flytekit 1.11-1.15: no base_connector module, the same API under base_agent's names.
+    monkeypatch.setattr(_flytekit_api, "_GENERATIONS", (("no_such.base_connector", "A", "S", "R"), *_flytekit_api._GENERATIONS[1:]))
+    _flytekit_api.flytekit_api.cache_clear()
+    try:
+        api = _flytekit_api.flytekit_api()
+        assert api.module == "flytekit.extend.backend.base_agent" and api.registry is base_agent.AgentRegistry
+        assert isinstance(adapt(fk.DoubleSync()), FlytekitSyncAdapter)
+        # flytekit 1.10: neither generation's names.
+        monkeypatch.setattr(_flytekit_api, "_GENERATIONS", (("flytekit.extend.backend.base_agent", "Nope", "Nope", "Nope"),))
+        _flytekit_api.flytekit_api.cache_clear()
+        with pytest.raises(ImportError, match=r"flytekit \S+ is older than 1\.11: its connectors cannot be adapted"):
+            _flytekit_api.flytekit_api()
+    finally:
+        _flytekit_api.flytekit_api.cache_clear()

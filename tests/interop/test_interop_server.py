@@ -23,13 +23,12 @@ from modern.sensors import ALLOWLIST_ENV, SensorEngine  # noqa: E402
 from tests._servers import Served, ThreadedServer  # noqa: E402
 from tests.interop import _flytekit_connectors as fk  # noqa: E402
 from tests.interop import _sdk_connectors as sdk  # noqa: E402
-from translators._gen import v1, v1_core_literals, v1_core_tasks, v2, v2_core_execution, v2_core_tasks  # noqa: E402
-from translators._gen import v2_task_common  # noqa: E402
-from translators.literals import inputs_to_native, native_to_inputs, outputs_to_native  # noqa: E402
+from tests.interop._calls import GENERATIONS, create, delete, execute_sync, get, int_template, int_type, outputs  # noqa: E402
+from translators._gen import v1, v2, v2_core_execution, v2_core_tasks  # noqa: E402
+from translators.literals import inputs_to_native, native_to_inputs  # noqa: E402
 
 pytestmark = pytest.mark.interop
 PHASE = v2_core_execution.TaskExecution
-GENERATIONS = ("v1", "v2")
 
 
 def flytekit_file_sensor_template(timeout_s: int | None = None) -> v2_core_tasks.TaskTemplate:
@@ -58,30 +57,6 @@ def served() -> Iterator[Served]:
         register_into(registry)
     with ThreadedServer(registry, poll_initial=0.01) as s:
         yield s
-
-
-def create(s: Served, gen: str, template: v2_core_tasks.TaskTemplate, inputs: dict[str, Any] | None = None, **kw: Any) -> bytes:
-    lits = native_to_inputs(inputs, template.interface.inputs) if inputs is not None else None
-    if gen == "v1":
-        req = v1.CreateTaskRequest(template=v1_core_tasks.TaskTemplate.FromString(template.SerializeToString()), output_prefix="s3://o")
-        if lits is not None:
-            req.inputs.CopyFrom(v1_core_literals.LiteralMap.FromString(lits.SerializeToString()))
-        return s.v1.async_.CreateTask(req, timeout=20).resource_meta
-    req2 = v2.CreateTaskRequest(template=template, output_prefix="s3://o", **kw)
-    if lits is not None:
-        req2.inputs.CopyFrom(lits)
-    return s.v2.async_.CreateTask(req2, timeout=20).resource_meta
-
-
-def get(s: Served, gen: str, task_type: str, meta: bytes) -> Any:
-    if gen == "v1":
-        req = v1.GetTaskRequest(task_category=v1.TaskCategory(name=task_type), resource_meta=meta)
-        return s.v1.async_.GetTask(req, timeout=20).resource
-    return s.v2.async_.GetTask(v2.GetTaskRequest(task_category=v2.TaskCategory(name=task_type), resource_meta=meta), timeout=20).resource
-
-
-def outputs(resource: Any) -> dict[str, Any]:
-    return outputs_to_native(v2_task_common.Outputs.FromString(resource.outputs.SerializeToString()))
 
 
 @pytest.mark.parametrize("gen", GENERATIONS)
@@ -135,40 +110,20 @@ def test_disallowed_sensor_module_rejected_nothing_imported(
     assert name not in sys.modules and not marker.exists()
 
 
-def int_template(task_type: str, inputs: dict[str, Any], outputs: tuple[str, ...]) -> v2_core_tasks.TaskTemplate:
-    from translators._gen import v2_interface, v2_types
-
-    t = v2_core_tasks.TaskTemplate(type=task_type)
-    t.id.name = f"t{uuid.uuid4().hex[:6]}"
-    for key, lt in inputs.items():
-        t.interface.inputs.variables.add(key=key, value=v2_interface.Variable(type=lt))
-    for key in outputs:
-        t.interface.outputs.variables.add(key=key, value=v2_interface.Variable(type=v2_types.LiteralType(simple=v2_types.SimpleType.INTEGER)))
-    return t
-
-
-def _int() -> Any:
-    from translators._gen import v2_types
-
-    return v2_types.LiteralType(simple=v2_types.SimpleType.INTEGER)
-
-
 @pytest.mark.parametrize("gen", GENERATIONS)
 def test_flytekit_async_connector_both_generations(served: Served, gen: str) -> None:
-    template = int_template(fk.ASYNC_TYPE, {"x": _int()}, ("y",))
+    template = int_template(fk.ASYNC_TYPE, {"x": int_type()}, ("y",))
     meta = create(served, gen, template, {"x": 41})
     resource = get(served, gen, fk.ASYNC_TYPE, meta)
     assert resource.phase == PHASE.SUCCEEDED and outputs(resource) == {"y": 42}
     assert resource.log_links[0].uri.endswith(template.id.name)
-    req = (v1.DeleteTaskRequest(task_category=v1.TaskCategory(name=fk.ASYNC_TYPE), resource_meta=meta) if gen == "v1"
-           else v2.DeleteTaskRequest(task_category=v2.TaskCategory(name=fk.ASYNC_TYPE), resource_meta=meta))
-    (served.v1 if gen == "v1" else served.v2).async_.DeleteTask(req, timeout=20)
+    delete(served, gen, fk.ASYNC_TYPE, meta)
     assert fk.CALLS[-1][0] == "delete"
 
 
 @pytest.mark.parametrize("gen", GENERATIONS)
 def test_flytekit_sync_connector_both_generations(served: Served, gen: str) -> None:
-    template = int_template(fk.SYNC_TYPE, {"x": _int()}, ("y",))
+    template = int_template(fk.SYNC_TYPE, {"x": int_type()}, ("y",))
     # v2 has no sync service: CreateTask runs do, GetTask answers from resource_meta.
     meta = create(served, gen, template, {"x": 5})
     resource = get(served, gen, fk.SYNC_TYPE, meta)
@@ -176,19 +131,13 @@ def test_flytekit_sync_connector_both_generations(served: Served, gen: str) -> N
 
 
 def test_flytekit_sync_connector_execute_task_sync_v1(served: Served) -> None:
-    template = int_template(fk.SYNC_TYPE, {"x": _int()}, ("y",))
-    lits = native_to_inputs({"x": 8}, template.interface.inputs)
-    header = v1.CreateRequestHeader(template=v1_core_tasks.TaskTemplate.FromString(template.SerializeToString()), output_prefix="o")
-    reqs = [v1.ExecuteTaskSyncRequest(header=header),
-            v1.ExecuteTaskSyncRequest(inputs=v1_core_literals.LiteralMap.FromString(lits.SerializeToString()))]
-    replies = list(served.v1.sync.ExecuteTaskSync(iter(reqs), timeout=20))
+    template = int_template(fk.SYNC_TYPE, {"x": int_type()}, ("y",))
+    replies = execute_sync(served, template, {"x": 8})
     assert len(replies) == 1 and replies[0].header.resource.phase == PHASE.SUCCEEDED
     assert outputs(replies[0].header.resource) == {"y": 16}
     # A connector failure is a bounded INTERNAL status without a traceback.
-    reqs[1] = v1.ExecuteTaskSyncRequest(inputs=v1_core_literals.LiteralMap.FromString(
-        native_to_inputs({"x": -1}, template.interface.inputs).SerializeToString()))
     with pytest.raises(grpc.RpcError) as err:
-        list(served.v1.sync.ExecuteTaskSync(iter(reqs), timeout=20))
+        execute_sync(served, template, {"x": -1})
     assert err.value.code() == grpc.StatusCode.INTERNAL and "Traceback" not in err.value.details()
 
 
@@ -233,5 +182,5 @@ def test_one_registry_lists_both_sdks(served: Served, gen: str) -> None:
 
 def test_inputs_helper_is_lossless_for_the_tests() -> None:
     # Guard for the helpers above: what the tests send is what they meant to send.
-    t = int_template("x", {"x": _int()}, ())
+    t = int_template("x", {"x": int_type()}, ())
     assert inputs_to_native(native_to_inputs({"x": 3}, t.interface.inputs), t.interface.inputs) == {"x": 3}
