@@ -185,9 +185,10 @@ def import_flytekit_registry(registry: ConnectorRegistry | None = None, *, overr
 
     ``import flytekit`` loads the ``flytekit.plugins`` entry points, whose modules register their
     connectors in flytekit's registry; this then adapts each of them. A category the hub registry
-    already serves through another source (the bridge's API, flyte-sdk) keeps that implementation too;
-one already served by a flytekit connector is kept (a warning is logged) unless ``override``. flytekit's ``SensorEngine`` is
-    replaced by the bridge's engine, which is registered (with override) if the registry lacks it.
+    already serves through another source (the bridge's API, flyte-sdk) keeps that implementation
+    too; one already served by a flytekit connector is kept (a warning is logged) unless
+    ``override``. flytekit's ``SensorEngine`` is replaced by the bridge's engine, which is
+    registered (with override) if the registry lacks it.
 
     Args:
         registry: The hub registry (default: the process-wide one).
