@@ -19,8 +19,10 @@ venv: $(STAMP)
 sdk-envs: $(STAMP)
 	$(PY) -m tests.sdkenv
 
-## make test: the whole suite, fast hypothesis profile (CI runs exactly this).
+## make test: the whole suite, fast hypothesis profile (CI runs exactly this): first at the lowest declared
+## versions (constraints/lowest.txt, its own venv, this venv's Python), then in .venv at the newest.
 test: $(STAMP) sdk-envs
+	$(PYTHON) .ci/matrix.py --no-record --sets lowest --pythons $$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 	$(PY) -m pytest -q -p no:cacheprovider
 
 ## make test-matrix: the suite per installed Python x {lowest, newest} dependencies, plus the translators

@@ -198,16 +198,35 @@ def write_readme(cells: list[Cell]) -> None:
     README.write_text(text)
 
 
+def _run_unrecorded(pythons: list[str], sets: list[str]) -> int:
+    built: set[str] = set()
+    ok = True
+    for python in pythons:
+        for name in sets:
+            cell = run_cell(python, SETS[name], built)
+            log = VENVS / f"{spec_for(python, SETS[name]).name}-{name}.pytest.log"
+            tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.exists() else []
+            print(f"matrix: Python {python} / {name} dependencies: {cell.result} ({cell.note or 'pytest log ' + str(log)})")
+            print("\n".join(f"  {line}" for line in tail), flush=True)
+            ok = ok and cell.result in ("passed", "unavailable")
+    return 0 if ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pythons", nargs="*", default=None, help=f"default: those of {SUPPORTED} installed here")
     parser.add_argument("--sets", nargs="*", default=list(SETS), choices=list(SETS))
     parser.add_argument("--readme-only", action="store_true", help="re-render the README from .ci/matrix.json")
+    parser.add_argument("--no-record", action="store_true",
+                        help="run the cells and print each one's pytest summary, writing neither .ci/matrix.json nor "
+                             "the README (make test runs the lowest set this way)")
     args = parser.parse_args(argv)
     if args.readme_only:
         write_readme([Cell(**c) for c in json.loads(RESULTS.read_text())])
         return 0
     pythons = args.pythons or installed_pythons(SUPPORTED)
+    if args.no_record:
+        return _run_unrecorded(pythons, args.sets)
     # Keep the cells of an earlier run that this run does not redo, so partial runs add up.
     previous = [Cell(**c) for c in json.loads(RESULTS.read_text())] if RESULTS.exists() else []
     cells = {(c.python, c.deps): c for c in previous}

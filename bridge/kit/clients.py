@@ -33,6 +33,7 @@ from google.protobuf import json_format
 from bridge.kit.tasks import as_v1
 from bridge.kit.values import to_native, v1_literal_map
 from translators._gen import v1, v1_core_literals, v1_grpc, v2, v2_core_execution, v2_grpc, v2_security
+from translators._protobuf_compat import known_fields
 
 Phase = v2_core_execution.TaskExecution
 MAX_SYSTEM_FAILURES = 5
@@ -328,7 +329,8 @@ class V1Driver(Driver):
             task_type=self.category[0],
             task_category=self.category_msg,
             resource_meta=self.outcome.resource_meta,
-            output_prefix=self.output_prefix,
+            # Sent by propeller since v1.15.1; the field exists from flyteidl 1.15.2 on.
+            **known_fields(v1.GetTaskRequest, output_prefix=self.output_prefix),
         )
         return self.async_stub.GetTask(request, timeout=timeout)
 
