@@ -114,3 +114,73 @@ def test_soak_mixed_calls_bounded_memory_no_lost_calls(tmp_path: Path) -> None:
     assert lost == 0 and unexpected == 0
     assert injected == made // 10  # every 10th call of the plan, and only those
     assert growth < RSS_BOUND_MIB and peak_growth < RSS_BOUND_MIB * 1.5
+
+
+# -- thread-pool mode: growth per call -------------------------------------------------------------
+
+FLAT_CALLS = 240_000
+FLAT_WARMUP = 40_000
+FLAT_SAMPLE_EVERY = 10_000
+FLAT_IN_FLIGHT = 16
+#: Least-squares RSS growth per call after warm-up. The fixed thread-pool server measured about 0-1 byte
+#: a call here; before the fix (a pool that kept starting threads, all of glibc's arenas in use) 4-10.
+FLAT_BOUND_BYTES_PER_CALL = 3.0
+FLAT_TIME_LIMIT = 900.0
+
+
+def _threads(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    raise AssertionError("no Threads")
+
+
+def _slope(points: list[tuple[int, float]]) -> float:
+    mx = sum(x for x, _ in points) / len(points)
+    my = sum(y for _, y in points) / len(points)
+    return sum((x - mx) * (y - my) for x, y in points) / sum((x - mx) ** 2 for x, _ in points)
+
+
+@pytest.mark.skipif(not FULL, reason="full profile only (FULL=1): minutes of calls")
+@pytest.mark.timeout(int(FLAT_TIME_LIMIT) + 120)
+def test_soak_thread_pool_mode_memory_flat_per_call(tmp_path: Path) -> None:
+    """The thread-pool server (what ``auto`` runs on one core) stays flat: RSS slope and thread count."""
+    from benchmarks import payloads
+
+    served = start_serve(tmp_path, "--server-mode", "threads", "--modules", "benchmarks.bench_connector",
+                         "--no-entry-points", "--log-level", "error")
+    plan = [(payloads.rpc_path(gen, method), payloads.request_bytes(gen, method))
+            for method in ("CreateTask", "GetTask") for gen in ("v1", "v2")]
+    made = 0
+    samples: list[tuple[int, float]] = []
+    threads: list[int] = []
+    started = time.monotonic()
+    try:
+        with grpc.insecure_channel(served.target) as channel:
+            calls = [(channel.unary_unary(path), payload) for path, payload in plan]
+            while made < FLAT_WARMUP + FLAT_CALLS and time.monotonic() - started < FLAT_TIME_LIMIT:
+                pending = []
+                for _ in range(FLAT_IN_FLIGHT):
+                    rpc, payload = calls[made % len(calls)]
+                    pending.append(rpc.future(payload, timeout=30))
+                    made += 1
+                for call in pending:
+                    call.result()
+                if made >= FLAT_WARMUP and made % FLAT_SAMPLE_EVERY < FLAT_IN_FLIGHT:
+                    samples.append((made - FLAT_WARMUP, _rss_mib(served.proc.pid) * 1024 * 1024))
+                    threads.append(_threads(served.proc.pid))
+        elapsed = time.monotonic() - started
+    finally:
+        rc = served.stop()
+    per_call = _slope(samples)
+    count("thread-pool soak calls", made)
+    print(
+        f"\nthread-pool soak: {made} calls in {elapsed:.0f}s ({made / elapsed:.0f}/s); RSS after warm-up "
+        f"{samples[0][1] / 2**20:.1f} MiB, at end {samples[-1][1] / 2**20:.1f} MiB, slope {per_call:.2f} B/call "
+        f"(bound {FLAT_BOUND_BYTES_PER_CALL}), threads {threads[0]} -> {threads[-1]} (max {max(threads)}), "
+        f"{len(samples)} samples"
+    )
+    assert rc == 0
+    assert samples[-1][0] >= FLAT_CALLS // 2, f"only {made} calls in {FLAT_TIME_LIMIT:.0f}s"
+    assert per_call < FLAT_BOUND_BYTES_PER_CALL
+    assert max(threads) == threads[0], f"threads grew after warm-up: {threads}"
