@@ -3,13 +3,15 @@
 For every serving mode (``threads``, ``aio``), generation and method, a fresh bridge pinned to core 1
 answers a warm-up, then several batches of calls from h2load on core 0 (16 streams on one connection,
 each batch verified against the server's own success counter). After the warm-up and after every batch
-the harness records the server's resident memory (``VmRSS``), its OS threads and its asyncio tasks (a
-gauge that :mod:`benchmarks.endurance_serve` adds). Growth per call is the least-squares slope of RSS
+the harness records the server's resident memory (``VmRSS``), its OS threads (gRPC core's event-engine
+workers, which gRPC itself adds and retires with the load, counted apart) and its asyncio tasks (a gauge
+that :mod:`benchmarks.endurance_serve` adds). Growth per call is the least-squares slope of RSS
 over the calls after the warm-up (one batch's allocator noise moves an end-to-end difference more).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import sys
@@ -66,17 +68,25 @@ def scrape_gauge(metrics_port: int, name: str) -> float:
     return float(found.group(1)) if found else float("nan")
 
 
-def _threads(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("Threads:"):
-            return int(line.split()[1])
-    return 0
+GRPC_ENGINE_THREAD = "event_engine"
+"""Linux name of gRPC core's event-engine workers: gRPC adds and retires them with the load, by design."""
+
+
+def threads(pid: int) -> tuple[int, int]:
+    """(threads of process ``pid`` other than gRPC core's event-engine workers, those workers)."""
+    names = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            names.append((task / "comm").read_text().strip())
+    engine = names.count(GRPC_ENGINE_THREAD)
+    return len(names) - engine, engine
 
 
 def _sample(server: servers.RunningServer, calls: int, run: dict[str, Any] | None) -> dict[str, Any]:
     time.sleep(1.0)  # the last calls' buffers are released by gRPC's own threads just after the answers
-    sample = {"calls": calls, "rss_kib": servers.memory_kib(server.proc.pid, "VmRSS"),
-              "threads": _threads(server.proc.pid), "tasks": scrape_gauge(server.metrics_port, TASKS_GAUGE)}
+    own, engine = threads(server.proc.pid)
+    sample = {"calls": calls, "rss_kib": servers.memory_kib(server.proc.pid, "VmRSS"), "threads": own,
+              "engine_threads": engine, "tasks": scrape_gauge(server.metrics_port, TASKS_GAUGE)}
     if run is not None:
         sample.update({k: run[k] for k in ("rps", "p50_ms", "p99_ms", "seconds")})
     return sample

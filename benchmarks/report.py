@@ -284,6 +284,12 @@ def _modes(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _engine(first: dict[str, Any], last: dict[str, Any]) -> str:
+    if "engine_threads" not in first:
+        return ""
+    return f" (+ gRPC engine {first['engine_threads']} -> {last['engine_threads']})"
+
+
 def _endurance(results: dict[str, Any]) -> list[str]:
     """The endurance figure: RSS, threads and asyncio tasks after the warm-up and after every batch."""
     records = results.get("endurance")
@@ -298,7 +304,8 @@ def _endurance(results: dict[str, Any]) -> list[str]:
              f"one connection: {_fmt(plan.get('warmup'))} calls of warm-up, then {plan.get('batches', '-')} verified "
              f"batches of {_fmt(plan.get('batch'))} calls, sampled one second after each. *growth*: least-squares "
              f"slope of RSS over the calls after the warm-up (end to end in brackets); target at most "
-             f"{TARGET_BYTES_PER_CALL:g} bytes per call, and no growth of threads or asyncio tasks."
+             f"{TARGET_BYTES_PER_CALL:g} bytes per call, and no growth of threads or asyncio tasks (gRPC core's "
+             "event-engine workers, which gRPC adds and retires with the load, counted apart)."
              + (f" Run on its own (`--figure endurance`) on {when.get('date', '-')}, git {when.get('git', '-')}, "
                 f"load average {when.get('loadavg_start', '-')}." if when else ""), "",
              "| mode | API | method | calls | RSS after warm-up MiB | RSS at end MiB | growth B/call | threads | "
@@ -317,7 +324,8 @@ def _endurance(results: dict[str, Any]) -> list[str]:
         lines.append(
             f"| {r['mode']} | {r['generation']} | {r['method']} | {_fmt(last['calls'])} | {first['rss_kib'] / 1024:.1f} | "
             f"{last['rss_kib'] / 1024:.1f} | {grown:.2f} ({r['end_bytes_per_call']:.2f}){verdict} | "
-            f"{first['threads']} -> {last['threads']} | {_fmt(first['tasks'])} -> {_fmt(last['tasks'])} | "
+            f"{first['threads']} -> {last['threads']}{_engine(first, last)} | {_fmt(first['tasks'])} -> "
+            f"{_fmt(last['tasks'])} | "
             f"{_fmt(sum(rps) / len(rps) if rps else None)} | "
             + ", ".join(f"{s['rss_kib'] / 1024:.1f}" for s in samples[1:]) + " |")
     lines.append("")
