@@ -213,13 +213,18 @@ def endurance_only(args: argparse.Namespace, mode: str) -> int:
     plan = endurance_plan(args)
     print("== endurance: memory over a million calls per mode, generation and method", flush=True)
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        results["endurance"] = endurance.run(plan, h2, Path(tmp), Path(tmp) / "logs")
     results["endurance_plan"] = plan.__dict__
-    results["endurance_machine"] = {**machine_info(mode, h2), "elapsed_s": time.monotonic() - started}
+    results["endurance_machine"] = machine_info(mode, h2)
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(results, indent=1, default=str) + "\n")
-    (args.out_dir / f"{stem}.md").write_text(report.render(results))
+
+    def write(records: list[dict[str, Any]]) -> None:  # after every row: an interrupted run keeps its rows
+        results["endurance"] = records
+        results["endurance_machine"].update(elapsed_s=time.monotonic() - started, loadavg_end=_loadavg())
+        json_path.write_text(json.dumps(results, indent=1, default=str) + "\n")
+        (args.out_dir / f"{stem}.md").write_text(report.render(results))
+
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        endurance.run(plan, h2, Path(tmp), Path(tmp) / "logs", on_record=write)
     print(f"wrote {args.out_dir / (stem + '.md')} and {json_path}", flush=True)
     return 0
 

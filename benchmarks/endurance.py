@@ -17,6 +17,7 @@ import re
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -148,8 +149,15 @@ def _one(mode: str, gen: str, method: str, plan: EndurancePlan, h2: str, work: P
     return record
 
 
-def run(plan: EndurancePlan, h2: str, work: Path, log_dir: Path) -> list[dict[str, Any]]:
+def run(
+    plan: EndurancePlan, h2: str, work: Path, log_dir: Path,
+    on_record: Callable[[list[dict[str, Any]]], None] | None = None,
+) -> list[dict[str, Any]]:
     """Every (mode, generation, method) of ``plan``, one fresh server each, in turn.
+
+    Args:
+        on_record: Called with the records so far after each combination (a long run interrupted keeps
+            the rows it finished).
 
     Returns:
         One record per combination: samples after the warm-up and each batch, growth per call, or why
@@ -169,4 +177,6 @@ def run(plan: EndurancePlan, h2: str, work: Path, log_dir: Path) -> list[dict[st
                       f"{record['samples'][-1]['calls'] if record['samples'] else 0:,} calls, threads "
                       f"{record.get('threads_growth', '-')}, tasks {record.get('tasks_growth', '-')}", flush=True)
                 records.append(record)
+                if on_record is not None:
+                    on_record(records)
     return records
