@@ -173,7 +173,6 @@ def main(argv: list[str] | None = None) -> int:
                 results[section] = [{"server": s.key, "label": s.label, "cpus": s.cpus, "points": [],
                                      "error": f"{type(exc).__name__}: {str(exc)[:800]}"} for s in section_specs]
         if not (args.no_endurance or args.servers) and h2:
-            print("== endurance: memory over a million calls per mode, generation and method", flush=True)
             results["endurance_plan"] = endurance_plan(args).__dict__
             results["endurance"] = endurance.run(endurance_plan(args), h2, work, work / "logs")
     results["machine"]["loadavg_end"] = _loadavg()
@@ -211,7 +210,6 @@ def endurance_only(args: argparse.Namespace, mode: str) -> int:
         "machine": machine_info(mode, h2), "plan": {"methods": [], "concurrency": [], "repetitions": 0, "seconds": 0},
         "servers": [], "scaling": [], "modes": [], "notes": []}
     plan = endurance_plan(args)
-    print("== endurance: memory over a million calls per mode, generation and method", flush=True)
     started = time.monotonic()
     results["endurance_plan"] = plan.__dict__
     results["endurance_machine"] = machine_info(mode, h2)

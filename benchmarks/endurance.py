@@ -163,6 +163,7 @@ def run(
         One record per combination: samples after the warm-up and each batch, growth per call, or why
         it failed.
     """
+    print("== endurance: memory over many calls per mode, generation and method", flush=True)
     records = []
     for mode in plan.modes:
         for gen in plan.generations:

@@ -299,7 +299,8 @@ def _endurance(results: dict[str, Any]) -> list[str]:
 
     plan = results.get("endurance_plan", {})
     when = results.get("endurance_machine", {})
-    lines = ["## Endurance: memory over a million calls", "",
+    calls = plan.get("batch", 0) * plan.get("batches", 0)
+    lines = [f"## Endurance: memory over {_fmt(calls)} calls per row", "",
              f"A fresh bridge per row, pinned to core 1, h2load on core 0, {plan.get('concurrency', '-')} streams on "
              f"one connection: {_fmt(plan.get('warmup'))} calls of warm-up, then {plan.get('batches', '-')} verified "
              f"batches of {_fmt(plan.get('batch'))} calls, sampled one second after each. *growth*: least-squares "
