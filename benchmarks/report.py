@@ -302,8 +302,9 @@ def _endurance(results: dict[str, Any]) -> list[str]:
     calls = plan.get("batch", 0) * plan.get("batches", 0)
     lines = [f"## Endurance: memory over {_fmt(calls)} calls per row", "",
              f"A fresh bridge per row, pinned to core 1, h2load on core 0, {plan.get('concurrency', '-')} streams on "
-             f"one connection: {_fmt(plan.get('warmup'))} calls of warm-up, then {plan.get('batches', '-')} verified "
-             f"batches of {_fmt(plan.get('batch'))} calls, sampled one second after each. *growth*: least-squares "
+             f"one connection per batch (a new connection each): {_fmt(plan.get('warmup'))} calls of warm-up, then "
+             f"{plan.get('batches', '-')} verified batches of {_fmt(plan.get('batch'))} calls, sampled one second "
+             "after each. *growth*: least-squares "
              f"slope of RSS over the calls after the warm-up (end to end in brackets); target at most "
              f"{TARGET_BYTES_PER_CALL:g} bytes per call, and no growth of threads or asyncio tasks (gRPC core's "
              "event-engine workers, which gRPC adds and retires with the load, counted apart)."
