@@ -1,4 +1,4 @@
-"""CallPool: a fixed set of threads, the most recently idle one first, calls beyond it queued in order."""
+"""CallPool: fixed threads, the most recently idle first, calls beyond them queued in order; the arena cap."""
 
 from __future__ import annotations
 
@@ -83,3 +83,18 @@ def test_shutdown_runs_or_cancels_the_queue_and_refuses_new_calls() -> None:
     threading.Timer(0.05, gate2.set).start()
     kept.shutdown(wait=True)
     assert later.result(timeout=1) == "ran"
+
+
+def test_the_thread_pool_server_caps_malloc_arenas_unless_the_operator_chose(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ctypes
+
+    from bridge.server import bound_malloc_arenas
+
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert bound_malloc_arenas() is False  # the operator's setting stands
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    try:
+        ctypes.CDLL(None).mallopt
+    except AttributeError:
+        pytest.skip("no glibc mallopt here")
+    assert bound_malloc_arenas() is True
