@@ -126,9 +126,10 @@ FLAT_IN_FLIGHT = 16
 #: allocator spreads over many arenas grows with every new connection.
 FLAT_CALLS_PER_CONNECTION = 2_000
 #: Least-squares RSS growth per call after warm-up. Measured on a shared 2-core machine: the fixed server
-#: 2.3 (0.98 on one connection); before the fix (ThreadPoolExecutor, glibc's default arenas) 4.26, with
-#: the pool's thread count creeping (21 -> 22), which the thread assertion catches on its own.
-FLAT_BOUND_BYTES_PER_CALL = 3.5
+#: 2.3 and 2.8 (0.98 on one connection); before the fix (ThreadPoolExecutor, glibc's default arenas) 4.26,
+#: with the pool's thread count creeping (21 -> 22), which the thread assertion catches on its own. The
+#: bound is above the fixed runs' spread; the issue's harness saw 30-80 before the fix.
+FLAT_BOUND_BYTES_PER_CALL = 4.0
 FLAT_TIME_LIMIT = 900.0
 
 
