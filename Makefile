@@ -38,7 +38,8 @@ test-full: $(STAMP)
 serve: $(STAMP)
 	$(VENV)/bin/flyte-bridge serve
 
-## make bench: benchmarks/RESULTS.md (QUICK=1 for a smoke run).
+## make bench: benchmarks/RESULTS.md (QUICK=1 for a smoke run); the endurance figure alone:
+## `$(PY) -m benchmarks --figure endurance [--endurance-calls N]`.
 bench: $(STAMP)
 	$(PY) -m benchmarks $(if $(QUICK),--quick,)
 

@@ -1,6 +1,8 @@
 """``python -m benchmarks``: measure every server and the translators, write RESULTS.md and its JSON.
 
-``make bench`` runs this (full: three repetitions of ~2.5 s per point, < 15 min on 2 cores);
+``make bench`` runs this (full: three repetitions of ~2.5 s per point, < 15 min on 2 cores, then the
+endurance figure: 8 x 1,050,000 calls, about 45 min more on 2 idle cores; ``--no-endurance`` skips it,
+``--figure endurance`` runs it alone and merges it into the last results);
 ``--quick`` is the CI smoke run (one short repetition per point) and writes ``RESULTS-quick.md`` /
 ``results-quick.json`` so the full results are never overwritten by a smoke run.
 ``--profile`` instead profiles the bridge with py-spy (see ``benchmarks.profile``).
@@ -9,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import os
@@ -21,7 +24,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks import h2load, report, runner, servers
+from benchmarks import endurance, h2load, report, runner, servers
 
 HERE = Path(__file__).resolve().parent
 
@@ -88,6 +91,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-scaling", action="store_true", help="skip the --workers 2 scaling figure")
     p.add_argument("--no-modes", action="store_true", help="skip the aio / thread-pool serving figure")
     p.add_argument("--no-gateway", action="store_true", help="skip the gateway (--upstream flytekit) figure")
+    p.add_argument("--no-endurance", action="store_true", help="skip the endurance (memory over 1M calls) figure")
+    p.add_argument("--figure", choices=("endurance",), default=None,
+                   help="run only this figure and merge it into the existing results JSON and markdown")
+    p.add_argument("--endurance-calls", type=int, default=None,
+                   help="calls after the warm-up per endurance combination (default 1,000,000; quick 1,000)")
     p.add_argument("--out-dir", type=Path, default=HERE, help="where RESULTS*.md and the JSON go")
     p.add_argument("--profile", action="store_true", help="profile the bridge with py-spy instead")
     p.add_argument("--render-only", type=Path, default=None, metavar="JSON",
@@ -115,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return profile.main(args.out_dir)
     mode = "quick" if args.quick else "full"
+    if args.figure == "endurance":
+        return endurance_only(args, mode)
     plan = runner.Plan(
         seconds=args.seconds or (0.5 if args.quick else 2.5),
         repetitions=args.repetitions or (1 if args.quick else 3),
@@ -169,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as exc:  # one broken figure must not throw away the others' numbers
                 results[section] = [{"server": s.key, "label": s.label, "cpus": s.cpus, "points": [],
                                      "error": f"{type(exc).__name__}: {str(exc)[:800]}"} for s in section_specs]
+        if not (args.no_endurance or args.servers) and h2:
+            results["endurance_plan"] = endurance_plan(args).__dict__
+            results["endurance"] = endurance.run(endurance_plan(args), h2, work, work / "logs")
     results["machine"]["loadavg_end"] = _loadavg()
     if not args.no_micro:
         print("== translation micro-benchmarks", flush=True)
@@ -182,6 +195,42 @@ def main(argv: list[str] | None = None) -> int:
     json_path.write_text(json.dumps(results, indent=1, default=str) + "\n")
     (args.out_dir / f"{stem}.md").write_text(report.render(results))
     print(f"wrote {args.out_dir / (stem + '.md')} and {json_path} in {results['elapsed_s']:.0f} s", flush=True)
+    return 0
+
+
+def endurance_plan(args: argparse.Namespace) -> endurance.EndurancePlan:
+    """The endurance plan for these arguments: 1,000,000 calls in 10 batches (``--quick``: a smoke run)."""
+    base = endurance.QUICK if args.quick else endurance.EndurancePlan()
+    calls = args.endurance_calls or base.batch * base.batches
+    return dataclasses.replace(base, batch=max(1, calls // base.batches), methods=args.methods)
+
+
+def endurance_only(args: argparse.Namespace, mode: str) -> int:
+    """``--figure endurance``: run that figure alone, merged into the results of the last full (or quick) run."""
+    h2 = h2load.ensure_h2load()
+    if h2 is None:
+        print("h2load (Debian package nghttp2-client) is missing and could not be installed", file=sys.stderr)
+        return 1
+    stem = "RESULTS-quick" if args.quick else "RESULTS"
+    json_path = args.out_dir / ("results-quick.json" if args.quick else "results.json")
+    results = json.loads(json_path.read_text()) if json_path.exists() else {
+        "machine": machine_info(mode, h2), "plan": {"methods": [], "concurrency": [], "repetitions": 0, "seconds": 0},
+        "servers": [], "scaling": [], "modes": [], "notes": []}
+    plan = endurance_plan(args)
+    started = time.monotonic()
+    results["endurance_plan"] = plan.__dict__
+    results["endurance_machine"] = machine_info(mode, h2)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+
+    def write(records: list[dict[str, Any]]) -> None:  # after every row: an interrupted run keeps its rows
+        results["endurance"] = records
+        results["endurance_machine"].update(elapsed_s=time.monotonic() - started, loadavg_end=_loadavg())
+        json_path.write_text(json.dumps(results, indent=1, default=str) + "\n")
+        (args.out_dir / f"{stem}.md").write_text(report.render(results))
+
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        endurance.run(plan, h2, Path(tmp), Path(tmp) / "logs", on_record=write)
+    print(f"wrote {args.out_dir / (stem + '.md')} and {json_path}", flush=True)
     return 0
 
 

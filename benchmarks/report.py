@@ -325,6 +325,56 @@ def _gateway(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _engine(first: dict[str, Any], last: dict[str, Any]) -> str:
+    if "engine_threads" not in first:
+        return ""
+    return f" (+ gRPC engine {first['engine_threads']} -> {last['engine_threads']})"
+
+
+def _endurance(results: dict[str, Any]) -> list[str]:
+    """The endurance figure: RSS, threads and asyncio tasks after the warm-up and after every batch."""
+    records = results.get("endurance")
+    if not records:
+        return []
+    from benchmarks.endurance import TARGET_BYTES_PER_CALL
+
+    plan = results.get("endurance_plan", {})
+    when = results.get("endurance_machine", {})
+    calls = plan.get("batch", 0) * plan.get("batches", 0)
+    lines = [f"## Endurance: memory over {_fmt(calls)} calls per row", "",
+             f"A fresh bridge per row, pinned to core 1, h2load on core 0, {plan.get('concurrency', '-')} streams on "
+             f"one connection per batch (a new connection each): {_fmt(plan.get('warmup'))} calls of warm-up, then "
+             f"{plan.get('batches', '-')} verified batches of {_fmt(plan.get('batch'))} calls, sampled one second "
+             "after each. *growth*: least-squares "
+             f"slope of RSS over the calls after the warm-up (end to end in brackets); target at most "
+             f"{TARGET_BYTES_PER_CALL:g} bytes per call, and no growth of threads or asyncio tasks (gRPC core's "
+             "event-engine workers, which gRPC adds and retires with the load, counted apart)."
+             + (f" Run on its own (`--figure endurance`) on {when.get('date', '-')}, git {when.get('git', '-')}, "
+                f"load average {when.get('loadavg_start', '-')}." if when else ""), "",
+             "| mode | API | method | calls | RSS after warm-up MiB | RSS at end MiB | growth B/call | threads | "
+             "asyncio tasks | req/s | RSS after each batch MiB |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in records:
+        samples = r.get("samples", [])
+        if r.get("status") != "ok" or len(samples) < 2:
+            lines.append(f"| {r['mode']} | {r['generation']} | {r['method']} | - | - | - | failed: "
+                         f"{r.get('note', 'no samples')[:200]} | | | | |")
+            continue
+        first, last = samples[0], samples[-1]
+        grown = r["slope_bytes_per_call"]
+        verdict = "" if grown <= TARGET_BYTES_PER_CALL else " (**over target**)"
+        rps = [s["rps"] for s in samples[1:] if "rps" in s]
+        lines.append(
+            f"| {r['mode']} | {r['generation']} | {r['method']} | {_fmt(last['calls'])} | {first['rss_kib'] / 1024:.1f} | "
+            f"{last['rss_kib'] / 1024:.1f} | {grown:.2f} ({r['end_bytes_per_call']:.2f}){verdict} | "
+            f"{first['threads']} -> {last['threads']}{_engine(first, last)} | {_fmt(first['tasks'])} -> "
+            f"{_fmt(last['tasks'])} | "
+            f"{_fmt(sum(rps) / len(rps) if rps else None)} | "
+            + ", ".join(f"{s['rss_kib'] / 1024:.1f}" for s in samples[1:]) + " |")
+    lines.append("")
+    return lines
+
+
 def _micro(micro: dict[str, Any] | None) -> list[str]:
     if not micro:
         return ["## Translation micro-benchmarks", "", "Not run.", ""]
@@ -426,5 +476,6 @@ def render(results: dict[str, Any]) -> str:
     ]
     return "\n".join(head + _machine(results["machine"]) + _ratio_table(results, idx) + _cpu_table(results, idx)
                      + _targets(results, idx)
-                     + _absolute(results) + _scaling(results) + _modes(results) + _gateway(results) + _micro(results.get("micro"))
+                     + _absolute(results) + _scaling(results) + _modes(results) + _gateway(results)
+                     + _endurance(results) + _micro(results.get("micro"))
                      + _notes(results)) + "\n"

@@ -81,3 +81,24 @@ def test_latency_percentiles_are_nearest_rank() -> None:
     assert res.percentile_ms(50) == 50.0
     assert res.percentile_ms(99) == 99.0
     assert res.percentile_ms(100) == 100.0
+
+
+def test_endurance_growth_is_the_rss_slope_per_call_and_the_table_flags_the_target() -> None:
+    from benchmarks import endurance, report
+
+    def record(mode: str, rss_kib: list[int]) -> dict:
+        samples = [{"calls": i * 1000, "rss_kib": kib, "threads": 40, "engine_threads": 4, "tasks": 1.0, "rps": 900.0}
+                   for i, kib in enumerate(rss_kib)]
+        rec = {"mode": mode, "generation": "v2", "method": "GetTask", "status": "ok", "samples": samples}
+        endurance.summarize(rec)
+        return rec
+
+    # Noise around a flat line: the slope sees half the growth the end-to-end difference does.
+    flat = record("threads", [50_000, 50_004, 49_999, 50_003, 50_001, 50_004])
+    assert abs(flat["slope_bytes_per_call"]) < 0.5 and flat["end_bytes_per_call"] == pytest.approx(0.8192)
+    growing = record("aio", [50_000, 50_010, 50_020, 50_030])  # 10 KiB per 1,000 calls
+    assert growing["slope_bytes_per_call"] == pytest.approx(10.24) and growing["threads_growth"] == 0
+    text = "\n".join(report._endurance({"endurance": [flat, growing], "endurance_plan": {"batch": 1000}}))
+    rows = [line for line in text.splitlines() if line.startswith("| threads") or line.startswith("| aio")]
+    assert len(rows) == 2 and "over target" not in rows[0] and "over target" in rows[1]
+    assert "40 -> 40 (+ gRPC engine 4 -> 4)" in rows[0]
