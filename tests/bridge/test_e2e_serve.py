@@ -268,7 +268,11 @@ def test_two_workers_share_the_port(tmp_path: Path, pin: bool) -> None:
                 assert _gen.v2_grpc.ConnectorMetadataServiceStub(ch).ListConnectors(
                     _gen.v2.ListConnectorsRequest(), timeout=5
                 ).connectors
-        assert "worker 0" in s.log() and "worker 1" in s.log()
+        # Each worker starts its metrics before its server: wait for both "ready" lines before reading the log.
+        deadline = time.monotonic() + 30
+        while not all(f"(worker {i})" in s.log() for i in range(2)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "(worker 0)" in s.log() and "(worker 1)" in s.log(), s.log()
         if pin:  # each pinned worker is confined to one CPU, so auto runs the thread-pool server
             assert s.log().count("thread-pool server)") == 2, s.log()
             assert "worker 0 pinned to CPU" in s.log() and "worker 1 pinned to CPU" in s.log()
