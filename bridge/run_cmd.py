@@ -22,7 +22,9 @@ Exit codes:
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import tempfile
 from pathlib import Path
 from typing import TextIO
@@ -88,8 +90,19 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         print(f"flyte-bridge run: {exc}", file=err)
         return EXIT_USAGE
     generations = ["v1", "v2"] if args.generation == "both" else [args.generation]
+    _interruptible()
     with tempfile.TemporaryDirectory(prefix="flyte-bridge-run-") as scratch:
         return _run(args, template, inputs, generations, Path(scratch), out)
+
+
+def _interruptible() -> None:
+    """Ctrl-C must reach ``run`` (it sends DeleteTask), even when SIGINT was ignored by whoever started it.
+
+    A Python started with SIGINT ignored (inherited, e.g. from a test runner or a non-interactive shell)
+    never raises KeyboardInterrupt; ``run`` promises it does.
+    """
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _run(args: argparse.Namespace, template, inputs, generations: list[str], scratch: Path, out: TextIO) -> int:  # type: ignore[no-untyped-def]

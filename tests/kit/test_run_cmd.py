@@ -114,6 +114,8 @@ def test_ctrl_c_sends_delete_task_for_every_started_task(tmp_path: Path) -> None
         [sys.executable, "-m", "bridge", "run", "--template", str(t), "--poll", "0.2", *RUN_MODULES,
          "--inputs", json.dumps({"seconds": 600, "marker": str(marker)})],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(), cwd=REPO,
+        # Started as a shell would start it with Ctrl-C ignored (a background job): run still honours Ctrl-C.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         seen: list[str] = []
