@@ -139,9 +139,8 @@ def _adapt(report: DiscoveryReport, registry: Any) -> None:
 
 def _connector_modules(registry: Any) -> set[str]:
     """The modules defining every connector class known here: the hub's and both SDKs' registries."""
+    # An implementation's origin is the module of the connector class it wraps (or is).
     found = {i.origin for i in registry.all_implementations()}
-    for impl in registry.all_implementations():
-        found.add(type(getattr(impl, "connector", impl)).__module__)
     for sdk, path in (("flytekit", "flytekit.extend.backend.base_connector"), ("flyte", "flyte.connectors")):
         if sdk in sys.modules:
             try:

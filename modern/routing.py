@@ -67,7 +67,7 @@ def template_family(template: Any) -> str | None:
 
 
 def _matches(impl: Implementation, preferred: str) -> bool:
-    return preferred in (impl.key, impl.source) or (preferred == UPSTREAM and impl.source == UPSTREAM)
+    return preferred in (impl.key, impl.source)
 
 
 def ranked(impls: Sequence[Implementation], family: str, preferred: str | None = None) -> list[Implementation]:
