@@ -28,8 +28,11 @@ import selectors
 import sys
 import threading
 from asyncio import events
-from collections.abc import Coroutine
-from typing import Any
+from asyncio.tasks import _enter_task, _leave_task
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
 
 
 _CANCELLED_TIMERS_TO_SWEEP = 100
@@ -49,6 +52,8 @@ class SharedLoop(asyncio.SelectorEventLoop):
         self._loop_waits = False  # the loop thread wants the baton back: lenders stand aside
         self._caught: list[tuple[Any, tuple[Any, ...], Any]] | None = None
         self._catcher = 0
+        self._lender = 0  # the thread running a task step on loan, while it runs one (see lent_here)
+        self._baseline: tuple[int, Any] = (0, None)  # the loop's work when the lender took the baton
         super().__init__(_LendingSelector(selector or selectors.DefaultSelector(), self))
 
     def run_forever(self) -> None:
@@ -81,26 +86,31 @@ class SharedLoop(asyncio.SelectorEventLoop):
 
     def _start_here(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
         outcome: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        queued = len(self._ready)
-        first_timer = self._scheduled[0] if self._scheduled else None
+        self._note_baseline()
         outer_loop = events._get_running_loop()
         outer_hooks = sys.get_asyncgen_hooks()
         events._set_running_loop(self)
         sys.set_asyncgen_hooks(firstiter=self._asyncgen_firstiter_hook, finalizer=self._asyncgen_finalizer_hook)
         try:
-            self._caught, self._catcher = [], threading.get_ident()
+            me = threading.get_ident()
+            self._caught, self._catcher = [], me
             try:
                 task = self.create_task(coro)
             finally:
                 caught, self._caught = self._caught, None
             if len(caught) == 1:
-                self._run_step(*caught[0])
+                self._lender = me
+                try:
+                    self._run_step(*caught[0])
+                finally:
+                    self._lender = 0
             else:  # a task factory that did not schedule exactly one step: queue what it asked for
                 for callback, args, context in caught:
                     super().call_soon(callback, *args, context=context)
         finally:
             sys.set_asyncgen_hooks(*outer_hooks)
             events._set_running_loop(outer_loop)
+        queued, first_timer = self._baseline  # (re)noted whenever this thread last took the baton
         if task.done():
             _settle(outcome, task)
         else:
@@ -117,6 +127,35 @@ class SharedLoop(asyncio.SelectorEventLoop):
             # leaves one per call) to sweep from its heap, which only it does, or was asked to stop.
             self._write_to_self()
         return outcome
+
+    def _note_baseline(self) -> None:
+        # What the loop thread already knows of, so the lender can tell what it added.
+        self._baseline = (len(self._ready), self._scheduled[0] if self._scheduled else None)
+
+    def unlocked(self, call: Callable[[], _T]) -> _T:
+        """Run the blocking ``call()`` from a task step lent to this thread, the loop free meanwhile.
+
+        Only while :func:`lent_here` is this loop: the task stops being the loop's current task, the
+        baton is handed back (the loop thread and other lenders go on), ``call()`` runs, and the baton is
+        taken back before the step goes on. The task stays where it was; a ``cancel()`` meanwhile takes
+        effect at its next ``await``, as for any running task.
+        """
+        me = threading.get_ident()
+        if self._lender != me:
+            raise RuntimeError("SharedLoop.unlocked outside a task step lent to this thread")
+        task = asyncio.current_task(self)
+        _leave_task(self, task)
+        self._lender = 0
+        events._set_running_loop(None)
+        self._baton.release()
+        try:
+            return call()
+        finally:
+            _take(self._baton)
+            events._set_running_loop(self)
+            _enter_task(self, task)
+            self._lender = me
+            self._note_baseline()
 
     def _run_step(self, callback: Any, args: tuple[Any, ...], context: Any) -> None:
         # What asyncio.Handle._run does for the loop thread.
@@ -205,6 +244,18 @@ def _new_live_timer(scheduled: list[Any], before: Any) -> bool:
     return first is not before and not first.cancelled()
 
 
+def lent_here() -> SharedLoop | None:
+    """The :class:`SharedLoop` whose task step this thread runs on loan (see ``submit``), else None.
+
+    A coroutine that would block on I/O may then call ``loop.unlocked(call)`` instead of awaiting: the
+    call then never leaves the thread that received it (no loop thread, no completion thread).
+    """
+    loop = events._get_running_loop()
+    if isinstance(loop, SharedLoop) and loop._lender == threading.get_ident():
+        return loop
+    return None
+
+
 def submit(coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop) -> concurrent.futures.Future[Any]:
     """``loop.submit(coro)`` for a :class:`SharedLoop`, else ``asyncio.run_coroutine_threadsafe``."""
     if isinstance(loop, SharedLoop):
@@ -241,4 +292,4 @@ def _run_without_runner(main: Coroutine[Any, Any, Any]) -> Any:
             loop.close()
 
 
-__all__ = ["SharedLoop", "run", "submit"]
+__all__ = ["SharedLoop", "lent_here", "run", "submit"]

@@ -337,3 +337,69 @@ def test_a_stop_asked_for_in_the_calling_thread_stops_the_loop() -> None:
             loop.call_soon_threadsafe(loop.stop)
             thread.join(5)
         loop.close()
+
+
+def test_unlocked_lets_the_loop_and_other_lenders_go_on_during_a_blocking_call() -> None:
+    # The lent step blocks (as a blocking gRPC read does) until a coroutine on the loop thread and a
+    # second lender have both run: neither could while the step held the loop.
+    with running() as loop:
+        settle(loop)
+        loop_ran, lender_ran = threading.Event(), threading.Event()
+
+        async def on_loop() -> None:
+            loop_ran.set()
+
+        async def blocks() -> tuple[Any, Any, bool, bool]:
+            from modern.shared_loop import lent_here
+
+            lent = lent_here()
+            assert lent is loop
+            task = asyncio.current_task()
+
+            def call() -> bool:
+                assert lent_here() is None  # not lent while the loop is let go
+                asyncio.run_coroutine_threadsafe(on_loop(), loop)
+                threading.Thread(target=lambda: loop.submit(quick()).result(10)).start()
+                return loop_ran.wait(5) and lender_ran.wait(5)
+
+            ok = lent.unlocked(call)
+            return asyncio.current_task(), lent_here(), ok, task is asyncio.current_task()
+
+        async def quick() -> None:
+            lender_ran.set()
+
+        current, lent_after, ok, same_task = loop.submit(blocks()).result(10)
+        assert ok and same_task and lent_after is loop and current is not None
+
+
+def test_unlocked_refuses_outside_a_lent_step() -> None:
+    with running() as loop:
+        settle(loop)
+
+        async def on_the_loop_thread() -> None:
+            loop.unlocked(lambda: None)
+
+        with pytest.raises(RuntimeError, match="outside a task step lent"):
+            asyncio.run_coroutine_threadsafe(on_the_loop_thread(), loop).result(10)
+        with pytest.raises(RuntimeError, match="outside a task step lent"):
+            loop.unlocked(lambda: None)
+
+
+def test_work_a_lent_step_leaves_after_unlocked_still_wakes_the_loop() -> None:
+    # The loop ran while the step was unlocked; a task the step creates after taking the loop back is
+    # still run by the loop thread.
+    with running() as loop:
+        settle(loop)
+        done = threading.Event()
+
+        async def later() -> None:
+            done.set()
+
+        async def step() -> None:
+            lent = asyncio.get_running_loop()
+            assert isinstance(lent, SharedLoop)
+            lent.unlocked(lambda: asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop).result(5))
+            asyncio.get_running_loop().create_task(later())
+
+        loop.submit(step()).result(10)
+        assert done.wait(5)
