@@ -20,6 +20,10 @@ from modern.implementation import UPSTREAM, Implementation
 from translators._gen import v1, v2
 
 
+#: Methods that only read (a caller may repeat them): ``UpstreamClient.read`` may make them blocking.
+_READS = frozenset({"GetTask", "GetTaskMetrics"})
+
+
 class UpstreamImplementation(Implementation):
     """A category an upstream server serves.
 
@@ -52,7 +56,8 @@ class UpstreamImplementation(Implementation):
         return f"{self.source} ({self.origin}, {self.dialect.generation})"
 
     async def _unary(self, method: str, request: Any, answer_cls: Any, timeout: float | None) -> Any:
-        data = await self.client.unary(self._paths[method], self.dialect.request(request), timeout)
+        send = self.client.read if method in _READS else self.client.unary
+        data = await send(self._paths[method], self.dialect.request(request), timeout)
         return self.dialect.answer(answer_cls, data)
 
     async def execute_sync(self, request: v2.CreateTaskRequest, timeout: float | None) -> v2.Resource:

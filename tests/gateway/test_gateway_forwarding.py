@@ -95,6 +95,80 @@ def test_slow_upstream_deadline_exceeded_and_upstream_call_cancelled(gen: str, p
     run(body())
 
 
+class _SlowGet(JobConnector):
+    """Its GetTask takes ``get_sleep`` seconds when the task's message says so (counting cancellations)."""
+
+    async def get(self, resource_meta, **kwargs):  # type: ignore[no-untyped-def]
+        if resource_meta.message.startswith("slow get "):
+            try:
+                await asyncio.sleep(float(resource_meta.message.split()[-1]))
+            except asyncio.CancelledError:
+                self.cancel_seen += 1
+                raise
+        return await super().get(resource_meta, **kwargs)
+
+
+@pytest.mark.parametrize("prefix", DIALECT_PREFIXES)
+@pytest.mark.parametrize("gen", GENERATIONS)
+def test_reads_with_a_deadline_are_made_from_the_receiving_thread(gen: str, prefix: str) -> None:
+    # A GetTask or GetTaskMetrics with a deadline is a blocking call from the gRPC thread that received
+    # it, with the loop let go meanwhile: the upstream here answers on that very loop, so a read that
+    # held it would hang, and a slow read must not hold up a quick one.
+    job = _SlowGet()
+
+    async def body() -> None:
+        async with upstream_bridge(registry_with(job)) as address:
+            async with gateway(prefix + address) as (s, _):
+                impl = s.hub.registry.implementations("job")[0]
+                c = GenClient(gen, s)
+                slow = await c.create(_job_request(message="slow get 1.0"))
+                quick = await c.create(_job_request(message="ok"))
+                assert impl.client._sync_channel is None  # creates go through grpc.aio
+                slow_get = asyncio.ensure_future(c.get("job", slow, timeout=10))
+                await asyncio.sleep(0.2)
+                ans = await c.get("job", quick, timeout=10)
+                assert (ans.phase, ans.outputs, ans.message) == (Phase.SUCCEEDED, {"a": 7}, "ok")
+                assert not slow_get.done()  # the quick read went past the slow one
+                assert (await slow_get).phase == Phase.SUCCEEDED
+                assert impl.client._sync_channel is not None  # the reads took the blocking path
+                job_id = ans.raw.custom_info.fields["job_id"].string_value
+                assert await c.metrics("job", quick, timeout=10) == [f"cpu:{job_id}"]
+                # Past the deadline: DEADLINE_EXCEEDED here, and the upstream's read is cancelled.
+                with pytest.raises(grpc.aio.AioRpcError) as err:
+                    await c.get("job", await c.create(_job_request(message="slow get 5")), timeout=0.5)
+                assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+                async def cancelled() -> bool:
+                    return job.cancel_seen == 1
+
+                await wait_for(cancelled, timeout=3, step=0.05)
+                # The upstream's own status comes back the same way.
+                with pytest.raises(grpc.aio.AioRpcError) as err:
+                    await c.get("job", b"not json", timeout=10)
+                assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+                assert err.value.details().startswith(f"upstream {address}:")
+
+    run(body())
+
+
+def test_blocking_read_of_an_unreachable_upstream_is_unavailable() -> None:
+    async def body() -> None:
+        port = free_port()
+        async with gateway(f"v2://127.0.0.1:{port}", interval=30) as (s, _):
+            ghost = UpstreamImplementation(s_client := UpstreamClient(f"127.0.0.1:{port}"), DIALECTS["v2"], "Ghost",
+                                           ("job", 0))
+            s.hub.registry.add(ghost)
+            for gen in GENERATIONS:
+                with pytest.raises(grpc.aio.AioRpcError) as err:
+                    await GenClient(gen, s).get("job", b"{}", timeout=10)
+                assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+                assert f"upstream 127.0.0.1:{port} is unavailable" in err.value.details()
+            assert s_client._sync_channel is not None
+            await s_client.close()
+
+    run(body())
+
+
 @pytest.mark.parametrize("prefix", DIALECT_PREFIXES)
 def test_upstream_status_and_details_passed_back(prefix: str) -> None:
     async def body() -> None:

@@ -68,14 +68,14 @@ class GenClient:
                                      resource_meta=meta), **call
             )
 
-    async def metrics(self, task_type: str, meta: bytes) -> list[str]:
+    async def metrics(self, task_type: str, meta: bytes, **call: Any) -> list[str]:
         if self.gen == "v2":
             r = await self.s.v2.async_.GetTaskMetrics(
-                v2.GetTaskMetricsRequest(task_category=v2.TaskCategory(name=task_type), resource_meta=meta)
+                v2.GetTaskMetricsRequest(task_category=v2.TaskCategory(name=task_type), resource_meta=meta), **call
             )
         else:
             r = await self.s.v1.async_.GetTaskMetrics(
-                v1.GetTaskMetricsRequest(task_category=v1.TaskCategory(name=task_type), resource_meta=meta)
+                v1.GetTaskMetricsRequest(task_category=v1.TaskCategory(name=task_type), resource_meta=meta), **call
             )
         return [m.metric for m in r.results]
 
