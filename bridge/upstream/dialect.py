@@ -9,6 +9,7 @@ and is not forwarded to a v1 upstream.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,10 @@ def _v2_request(msg: Message) -> bytes:
     return msg.SerializeToString()
 
 
+#: The task service's methods, the same in both generations.
+TASK_METHODS = ("CreateTask", "GetTask", "DeleteTask", "GetTaskMetrics", "GetTaskLogs")
+
+
 @dataclass(frozen=True)
 class Dialect:
     """How to talk to an upstream of one generation.
@@ -70,6 +75,11 @@ class Dialect:
     def path(self, method: str, service: str | None = None) -> str:
         """The gRPC method path of ``method`` on the task service (or on ``service``)."""
         return f"/{service or self.async_service}/{method}"
+
+    @functools.cached_property
+    def task_paths(self) -> dict[str, str]:
+        """The task service's method paths by method name (made once per dialect)."""
+        return {m: self.path(m) for m in TASK_METHODS}
 
 
 DIALECTS: dict[str, Dialect] = {

@@ -48,8 +48,7 @@ class UpstreamImplementation(Implementation):
         self.name = name
         self.category = category
         self.is_sync = is_sync
-        d = dialect
-        self._paths = {m: d.path(m) for m in ("CreateTask", "GetTask", "DeleteTask", "GetTaskMetrics", "GetTaskLogs")}
+        self._paths = dialect.task_paths
 
     def describe(self) -> str:
         """``upstream (<target>, v1|v2)`` for the start table."""
