@@ -63,6 +63,11 @@ def machine_info(mode: str, h2: str | None) -> dict[str, Any]:
     }
 
 
+#: The deadline the gateway figure's requests carry: FlytePropeller and the Flyte 2 executor send one
+#: with every call, and the gateway passes it on (and makes reads with one from the receiving thread).
+GATEWAY_DEADLINE_S = 10.0
+
+
 def _loadavg() -> str:
     # Other work on the machine skews every number; record how busy it was.
     try:
@@ -151,11 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     mode_specs = [] if args.no_modes or args.servers else [s for s in all_specs.values() if s.section == "modes"]
     mode_plan = runner.Plan(seconds=plan.seconds, repetitions=plan.repetitions, methods=plan.methods,
                             concurrency=(64,), connections=1)
-    # The gateway figure: the bridge forwarding to pyflyte serve connector against that server directly,
-    # interleaved, at the main plan's concurrencies.
+    # The gateway figure: the bridge forwarding to pyflyte serve connector against that server directly
+    # and against the empty relays (the floor), interleaved, at the main plan's concurrencies.
     # --servers gateway runs this figure alone.
     wanted = not args.no_gateway and (not args.servers or "gateway" in args.servers)
-    gateway_specs = [all_specs["flytekit"], all_specs["gateway"]] if wanted else []
+    gateway_specs = [s for s in all_specs.values() if s.key == "flytekit" or s.section == "gateway"] if wanted else []
     started = time.monotonic()
     h2 = h2load.ensure_h2load() if specs or scaling_specs or mode_specs or gateway_specs else None
     results: dict[str, Any] = {"machine": machine_info(mode, h2), "plan": plan.__dict__,
@@ -168,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
         sections = (("servers", specs, plan), ("scaling", scaling_specs, scaling_plan), ("modes", mode_specs, mode_plan),
-                    ("gateway", gateway_specs, plan))
+                    ("gateway", gateway_specs, dataclasses.replace(plan, deadline_s=GATEWAY_DEADLINE_S)))
         for section, section_specs, section_plan in sections:
             if not section_specs:
                 continue

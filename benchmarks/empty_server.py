@@ -9,6 +9,11 @@ Four flavours, all serving the v1 ``AsyncAgentService`` and the v2 ``AsyncConnec
 * ``--mode sharedloop``: the bridge's architecture, empty: the same, with the loop a
   ``modern.shared_loop.SharedLoop``, so a coroutine starts in the handler's thread while the loop is idle.
 
+With ``--upstream TARGET`` the aio and threadpool servers are the gateway's floor instead: each call's
+request bytes are forwarded unchanged to the same method of ``TARGET`` (a ``grpc.aio`` channel from the
+aio server, a blocking call on a plain ``grpc`` channel from the thread pool's handler) and the
+upstream's answer bytes returned: one Python gRPC server call plus one Python gRPC client call.
+
 Handlers are registered without (de)serializers, so the request is never parsed and the response is
 pre-serialized: what is left is the cost of gRPC and of the Python call itself. Every call increments
 an in-process counter that is served in the Prometheus text format under the same name the SDK
@@ -41,6 +46,9 @@ _LOCK = threading.Lock()
 _COUNT = [0]
 
 
+_NO_DEADLINE = 10 * 365 * 86400.0  # seconds: a time_remaining() beyond this means no deadline was set
+
+
 def _bump() -> None:
     with _LOCK:
         _COUNT[0] += 1
@@ -58,11 +66,14 @@ def _constant_responses() -> dict[tuple[str, str], bytes]:
     }
 
 
-def _handlers(make: Callable[[bytes], Callable[..., Any]]) -> list[grpc.GenericRpcHandler]:
-    """One generic handler per service; ``make`` turns a constant response into a behaviour."""
+def _handlers(make: Callable[[bytes], Callable[..., Any]], relay: Callable[[str], Callable[..., Any]] | None = None
+              ) -> list[grpc.GenericRpcHandler]:
+    """One generic handler per service; ``make`` turns a constant response into a behaviour, ``relay``
+    (when given) a method's path into a forwarding behaviour instead."""
     by_service: dict[str, dict[str, grpc.RpcMethodHandler]] = {}
     for (service, method), body in _constant_responses().items():
-        by_service.setdefault(service, {})[method] = grpc.unary_unary_rpc_method_handler(make(body))
+        behaviour = make(body) if relay is None else relay(f"/{service}/{method}")
+        by_service.setdefault(service, {})[method] = grpc.unary_unary_rpc_method_handler(behaviour)
     return [grpc.method_handlers_generic_handler(s, m) for s, m in by_service.items()]
 
 
@@ -92,7 +103,7 @@ def _announce(grpc_port: int, metrics_port: int) -> None:
     print(json.dumps({"grpc_port": grpc_port, "metrics_port": metrics_port}), flush=True)
 
 
-async def _serve_aio(port: int, metrics_port: int) -> None:
+async def _serve_aio(port: int, metrics_port: int, upstream: str | None = None) -> None:
     def make(body: bytes) -> Callable[..., Any]:
         async def handler(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
             _bump()
@@ -100,8 +111,21 @@ async def _serve_aio(port: int, metrics_port: int) -> None:
 
         return handler
 
+    channel = grpc.aio.insecure_channel(upstream) if upstream else None
+
+    def relay(path: str) -> Callable[..., Any]:
+        forward = channel.unary_unary(path)  # type: ignore[union-attr]
+
+        async def handler(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+            left = context.time_remaining()
+            answer = await forward(request, timeout=left if left is not None and left < _NO_DEADLINE else None)
+            _bump()
+            return answer  # type: ignore[no-any-return]
+
+        return handler
+
     server = grpc.aio.server()
-    server.add_generic_rpc_handlers(_handlers(make))
+    server.add_generic_rpc_handlers(_handlers(make, relay if channel is not None else None))
     bound = server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
     _announce(bound, _start_metrics(metrics_port))
@@ -113,9 +137,10 @@ async def _serve_aio(port: int, metrics_port: int) -> None:
     await server.stop(0)
 
 
-def _serve_sync(port: int, metrics_port: int, workers: int, make: Callable[[bytes], Callable[..., Any]]) -> None:
+def _serve_sync(port: int, metrics_port: int, workers: int, make: Callable[[bytes], Callable[..., Any]],
+                relay: Callable[[str], Callable[..., Any]] | None = None) -> None:
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers))
-    server.add_generic_rpc_handlers(_handlers(make))
+    server.add_generic_rpc_handlers(_handlers(make, relay))
     bound = server.add_insecure_port(f"127.0.0.1:{port}")
     server.start()
     _announce(bound, _start_metrics(metrics_port))
@@ -126,7 +151,7 @@ def _serve_sync(port: int, metrics_port: int, workers: int, make: Callable[[byte
     server.stop(0)
 
 
-def _serve_threadpool(port: int, metrics_port: int, workers: int) -> None:
+def _serve_threadpool(port: int, metrics_port: int, workers: int, upstream: str | None = None) -> None:
     def make(body: bytes) -> Callable[..., Any]:
         def handler(request: bytes, context: grpc.ServicerContext) -> bytes:
             _bump()
@@ -134,7 +159,20 @@ def _serve_threadpool(port: int, metrics_port: int, workers: int) -> None:
 
         return handler
 
-    _serve_sync(port, metrics_port, workers, make)
+    channel = grpc.insecure_channel(upstream) if upstream else None
+
+    def relay(path: str) -> Callable[..., Any]:
+        forward = channel.unary_unary(path)  # type: ignore[union-attr]
+
+        def handler(request: bytes, context: grpc.ServicerContext) -> bytes:
+            left = context.time_remaining()  # a huge number when the caller set no deadline
+            answer = forward(request, timeout=left if left < _NO_DEADLINE else None)
+            _bump()
+            return answer  # type: ignore[no-any-return]
+
+        return handler
+
+    _serve_sync(port, metrics_port, workers, make, relay if channel is not None else None)
 
 
 def _serve_on_loop(port: int, metrics_port: int, workers: int, loop: asyncio.AbstractEventLoop) -> None:
@@ -169,11 +207,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metrics-port", type=int, default=0)
     parser.add_argument("--mode", choices=("aio", "threadpool", "loopthread", "sharedloop"), default="aio")
     parser.add_argument("--workers", type=int, default=10, help="thread-pool size (all but aio)")
+    parser.add_argument("--upstream", help="forward every call's bytes to this gRPC target (aio, threadpool)")
     args = parser.parse_args(argv)
+    if args.upstream and args.mode not in ("aio", "threadpool"):
+        parser.error("--upstream needs --mode aio or threadpool")
     if args.mode == "aio":
-        asyncio.run(_serve_aio(args.port, args.metrics_port))
+        asyncio.run(_serve_aio(args.port, args.metrics_port, args.upstream))
     elif args.mode == "threadpool":
-        _serve_threadpool(args.port, args.metrics_port, args.workers)
+        _serve_threadpool(args.port, args.metrics_port, args.workers, args.upstream)
     elif args.mode == "sharedloop":
         _serve_on_loop(args.port, args.metrics_port, args.workers, SharedLoop())
     else:

@@ -81,6 +81,7 @@ def run(
     cpus: str = "0",
     timeout: float = 300.0,
     connections: int = 1,
+    deadline_s: float | None = None,
 ) -> H2Result:
     """Run h2load once and parse its summary and per-request log.
 
@@ -95,6 +96,7 @@ def run(
         timeout: seconds before the run is abandoned.
         connections: HTTP/2 connections (``-c``); one except for the multi-worker scaling figure,
             where SO_REUSEPORT can only spread whole connections over the workers.
+        deadline_s: send this deadline with every request (a ``grpc-timeout`` header), or none.
 
     Returns:
         The parsed result.
@@ -107,6 +109,8 @@ def run(
         "-d", str(data_file), "-H", "content-type: application/grpc", "-H", "te: trailers",
         f"--log-file={log_file}", url,
     ]
+    if deadline_s is not None:
+        argv[-1:-1] = ["-H", f"grpc-timeout: {max(1, round(deadline_s * 1000))}m"]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     out = proc.stdout
     fin, req, status = _FINISHED.search(out), _REQUESTS.search(out), _STATUS.search(out)

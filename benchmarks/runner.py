@@ -35,6 +35,8 @@ class Plan:
         generations: restrict every server to these generations (None: each server's own list).
         max_requests: cap on requests in one run.
         connections: HTTP/2 connections; the ``concurrency`` streams are split evenly over them.
+        deadline_s: a deadline sent with every request (``grpc-timeout``), as FlytePropeller and the
+            Flyte 2 executor send one; None sends none.
     """
 
     seconds: float = 2.5
@@ -44,6 +46,7 @@ class Plan:
     generations: tuple[str, ...] | None = None
     max_requests: int = 40_000
     connections: int = 1
+    deadline_s: float | None = None
 
 
 def _median(values: list[float]) -> float:
@@ -53,11 +56,12 @@ def _median(values: list[float]) -> float:
 def _measure_once(
     server: RunningServer, h2: str, url: str, data: Path, n: int, conc: int, log: Path, client_cpus: str,
     connections: int = 1,
+    deadline_s: float | None = None,
 ) -> dict[str, Any]:
     started = time.time()
     before = server.success_count()
     cpu0 = server.cpu_seconds()
-    res = h2load.run(h2, url, data, n, conc, log, cpus=client_cpus, connections=connections)
+    res = h2load.run(h2, url, data, n, conc, log, cpus=client_cpus, connections=connections, deadline_s=deadline_s)
     cpu1 = server.cpu_seconds()
     after = server.success_count()
     grown = int(round(after - before))
@@ -121,7 +125,8 @@ def _start_point(
 
 def _run(point: _Point, h2: str, n: int, log: Path, plan: Plan) -> dict[str, Any]:
     # With the server on both cores (scaling figure) the load generator shares core 0 with it.
-    return _measure_once(point.server, h2, point.url, point.data, n, point.per_conn, log, "0", plan.connections)
+    return _measure_once(point.server, h2, point.url, point.data, n, point.per_conn, log, "0", plan.connections,
+                         plan.deadline_s)
 
 
 def _measured_run(point: _Point, h2: str, rep: int, plan: Plan, work: Path) -> None:

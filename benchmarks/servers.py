@@ -275,6 +275,16 @@ def all_specs() -> list[ServerSpec]:
                    (_bin("flyte-bridge"), "serve", *sdk_flags, "--no-entry-points",
                     "--upstream", "v1://127.0.0.1:{upstream_port}"),
                    ("v1", "v2"), cpus="0", section="gateway", upstream="flytekit"),
+        # The gateway's floor: the cheapest Python gRPC relays, forwarding each call's bytes unchanged to
+        # the same flytekit server (benchmarks.empty_server --upstream), beside the gateway on core 0.
+        ServerSpec("relay-aio", "empty relay, grpc.aio server + grpc.aio channel",
+                   (py, "-m", "benchmarks.empty_server", "--port", "{port}", "--metrics-port", "{metrics_port}",
+                    "--upstream", "127.0.0.1:{upstream_port}"),
+                   ("v1",), cpus="0", section="gateway", upstream="flytekit"),
+        ServerSpec("relay-threadpool", "empty relay, thread-pool server + blocking call",
+                   (py, "-m", "benchmarks.empty_server", "--mode", "threadpool", "--workers", "128", "--port", "{port}",
+                    "--metrics-port", "{metrics_port}", "--upstream", "127.0.0.1:{upstream_port}"),
+                   ("v1",), cpus="0", section="gateway", upstream="flytekit"),
         ServerSpec("flyte-sdk", "flyte-sdk c0",
                    (_bin("c0"), *sdk_flags, "--modules", "benchmarks.flyte_bench_connector"),
                    ("v2",)),

@@ -102,3 +102,64 @@ def test_endurance_growth_is_the_rss_slope_per_call_and_the_table_flags_the_targ
     rows = [line for line in text.splitlines() if line.startswith("| threads") or line.startswith("| aio")]
     assert len(rows) == 2 and "over target" not in rows[0] and "over target" in rows[1]
     assert "40 -> 40 (+ gRPC engine 4 -> 4)" in rows[0]
+
+
+def _start_empty(*args: str) -> tuple[subprocess.Popen, int]:
+    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.empty_server", "--port", "0", "--metrics-port", "0", *args],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = proc.stdout.readline()  # type: ignore[union-attr]
+    assert line, "empty server did not announce its ports"
+    return proc, json.loads(line)["grpc_port"]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("mode", ["aio", "threadpool"])
+def test_empty_relay_forwards_the_bytes_unchanged(mode: str) -> None:
+    import grpc
+
+    from benchmarks import payloads
+
+    upstream, up_port = _start_empty()
+    relay, relay_port = _start_empty("--mode", mode, "--upstream", f"127.0.0.1:{up_port}")
+    try:
+        path = payloads.rpc_path("v1", "GetTask")
+        request = payloads.request_bytes("v1", "GetTask")
+        with grpc.insecure_channel(f"127.0.0.1:{up_port}") as ch:
+            direct = ch.unary_unary(path)(request, timeout=10)
+        with grpc.insecure_channel(f"127.0.0.1:{relay_port}") as ch:
+            call = ch.unary_unary(path)
+            assert call(request, timeout=10) == direct  # the upstream's own bytes (map order is per process)
+            assert type(payloads.get_task_response_v1()).FromString(direct) == payloads.get_task_response_v1()
+            assert call(request) == direct  # no deadline: none passed on
+    finally:
+        for proc in (relay, upstream):
+            proc.terminate()
+            proc.wait(10)
+            proc.stdout.close()  # type: ignore[union-attr]
+
+
+def test_gateway_table_judges_targets_against_the_empty_relay() -> None:
+    from benchmarks import report
+
+    def point(server: str, gen: str, conc: int, rps: float, p50: float) -> dict:
+        return {"server": server, "label": server, "points": [
+            {"server": server, "generation": gen, "method": "GetTask", "concurrency": conc, "status": "ok",
+             "median": {"rps": rps, "p50_ms": p50, "p99_ms": p50 * 2}}]}
+
+    def table(gateway_c1_p50: float, gateway_c16_rps: float) -> list[str]:
+        servers = []
+        for conc, (d, relay, gw) in {1: ((2000, 0.5), (800, 1.3), (600, gateway_c1_p50)),
+                                     16: ((2000, 8.0), (1900, 8.4), (gateway_c16_rps, 9.0))}.items():
+            servers += [point("flytekit", "v1", conc, *d), point("relay-threadpool", "v1", conc, *relay),
+                        point("relay-aio", "v1", conc, relay[0] / 2, relay[1] * 2), point("gateway", "v1", conc, *gw)]
+        merged: dict[str, dict] = {}
+        for s in servers:
+            merged.setdefault(s["server"], {**s, "points": []})["points"] += s["points"]
+        results = {"gateway": list(merged.values()), "plan": {"methods": ["GetTask"], "concurrency": [1, 16]}}
+        return [line for line in report._gateway(results) if line.startswith("| GetTask")]
+
+    c1, c16 = table(1.5, 1700)
+    assert "+1.00 ms p50: **missed** (beyond what the empty server reaches) (floor +0.80 ms)" in c1
+    assert "| 0.85 | 0.89 |" in c16 and "**missed** (floor 0.95x)" in c16  # ratio to direct, to the floor
+    _, c16 = table(1.5, 1850)
+    assert c16.endswith("| met (floor 0.95x) |")
