@@ -163,3 +163,25 @@ def test_gateway_table_judges_targets_against_the_empty_relay() -> None:
     assert "| 0.85 | 0.89 |" in c16 and "**missed** (floor 0.95x)" in c16  # ratio to direct, to the floor
     _, c16 = table(1.5, 1850)
     assert c16.endswith("| met (floor 0.95x) |")
+
+
+def test_a_deadline_is_sent_as_grpc_timeout_only_when_asked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from benchmarks import h2load
+
+    seen: list[list[str]] = []
+
+    def fake_run(argv: list[str], **_: object) -> subprocess.CompletedProcess:
+        seen.append(argv)
+        log = next(a for a in argv if a.startswith("--log-file=")).split("=", 1)[1]
+        Path(log).write_text("0 200 500\n")
+        out = "finished in 1.00s, 1.00 req/s, 1B/s\nrequests: 1 total, 1 started, 1 done, 1 succeeded, 0 failed, 0 errored, 0 timeout\nstatus codes: 1 2xx, 0 3xx, 0 4xx, 0 5xx\n"
+        return subprocess.CompletedProcess(argv, 0, out, "")
+
+    monkeypatch.setattr(h2load.subprocess, "run", fake_run)
+    for deadline in (None, 10.0, 0.0001):
+        res = h2load.run("h2load", "http://127.0.0.1:1/s/M", tmp_path / "d", 1, 1, tmp_path / "log", deadline_s=deadline)
+        assert res.succeeded == 1 and res.latencies_us == [500]
+    headers = [[argv[i + 1] for i, a in enumerate(argv) if a == "-H"] for argv in seen]
+    assert [h for h in headers[0] if h.startswith("grpc-timeout")] == []
+    assert "grpc-timeout: 10000m" in headers[1] and "grpc-timeout: 1m" in headers[2]
+    assert all(argv[-1] == "http://127.0.0.1:1/s/M" for argv in seen)  # the URL stays last
