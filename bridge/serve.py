@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -97,6 +98,25 @@ def pin_to_one_cpu(index: int) -> int | None:
     return cpu
 
 
+def freeze_start_objects() -> int:
+    """Collect the start's garbage, then take every object the start made out of the cyclic GC's sight.
+
+    With flytekit imported (the webhook connector, flytekit plugins) a process holds about 100,000
+    objects before its first call, and a full collection walks them all: 25-70 ms with the GIL held.
+    Under load, objects of calls in flight live long enough to be promoted, so full collections come
+    every few thousand calls, and every call in flight waits for one: that was the p99 at 64 streams
+    (measured in thread-pool mode, v1/v2 GetTask: p99 3.3-4.1x p50 before, 1.5-1.8x after; a full
+    collection 64-69 ms before, 0.3-0.5 ms after). Objects made at start live as long as the process,
+    so the collector has nothing to find among them.
+
+    Returns:
+        How many objects are now out of the collector's sight.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
 def serve_command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Run ``serve`` with parsed ``args``.
 
@@ -188,6 +208,7 @@ async def _serve(
     try:
         bridge = build_server(hub, options)
         first = args.worker_index in (None, 0)
+        log.info("%d objects made at start kept out of the cyclic GC's full collections", freeze_start_objects())
 
         def _announce(server: BridgeServer) -> None:
             if first:
