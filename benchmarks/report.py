@@ -303,6 +303,7 @@ def _gateway(results: dict[str, Any]) -> list[str]:
     if not results.get("gateway"):
         return []
     idx = _index({"servers": results["gateway"]})
+    when = results.get("gateway_machine", {})
     lines = ["## Gateway: the bridge in front of `pyflyte serve connector` (issue 15)", "",
              "The flytekit server is pinned to core 1 and measured directly (v1, its only API), through the "
              "bridge (`--upstream v1://...`), and through the two **empty relays** of `benchmarks/empty_server.py "
@@ -314,7 +315,9 @@ def _gateway(results: dict[str, Any]) -> list[str]:
              "compares runs of different minutes.", "",
              f"Targets: at most {TARGET_GATEWAY_P50_ADDED_MS} ms added to p50 at 1 stream, at least "
              f"{TARGET_GATEWAY_THROUGHPUT}x the upstream's own req/s at 16 streams. *floor*: what the faster "
-             "empty relay reaches at that point; a target beyond it cannot be met by a gateway written in Python.",
+             "empty relay reaches at that point; a target beyond it cannot be met by a gateway written in Python."
+             + (f" Run on its own (`--servers gateway`) on {when.get('date', '-')}, git {when.get('git', '-')}, "
+                f"load average {when.get('loadavg_start', '-')}." if when else ""),
              "",
              "| method | conc | direct req/s | p50 ms | floor relay req/s | p50 ms | via bridge v1 req/s | p50 ms | "
              "ratio | vs floor | via bridge v2 req/s | p50 ms | ratio | target |",
