@@ -13,7 +13,7 @@ the gRPC worker thread that received it (:func:`modern.shared_loop.lent_here`) i
 call on a second, plain ``grpc`` channel, with the loop free meanwhile: the call then never leaves that
 thread. Through ``grpc.aio`` it would cross three: the loop's thread to start it, gRPC's completion
 thread and the loop's again to finish it, and the worker's to answer (interleaved against that path on
-one core: 0.05-0.25 ms less p50 at 1 stream, 11-24% less CPU per call). Such a call cannot be cancelled before its deadline,
+one core, at 1 stream: 0.05-0.25 ms less p50, 11-24% less CPU per call). Such a call cannot be cancelled before its deadline,
 which the caller set, and which ends it upstream too; creates and deletes, which a caller's cancel must
 reach at once, always go through ``grpc.aio``.
 """
