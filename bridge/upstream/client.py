@@ -21,6 +21,7 @@ reach at once, always go through ``grpc.aio``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
@@ -62,6 +63,13 @@ def call_error(target: str, exc: grpc.aio.AioRpcError | grpc.RpcError) -> Bridge
     return StatusError(code, f"upstream {target}: {details}")
 
 
+def _open(api: Any, target: str, credentials: grpc.ChannelCredentials | None, options: list[tuple[str, Any]]) -> Any:
+    """A channel of ``api`` (``grpc`` or ``grpc.aio``: the same two constructors) to ``target``."""
+    if credentials is not None:
+        return api.secure_channel(target, credentials, options=options)
+    return api.insecure_channel(target, options=options)
+
+
 class UpstreamClient:
     """The channel to one upstream and its method callables (raw bytes in and out).
 
@@ -81,22 +89,16 @@ class UpstreamClient:
         self.key = upstream_key(target)
         # A restarted upstream is reconnected to within seconds, not after gRPC's default 2-minute backoff.
         opts = [("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS), *options]
-        self.channel = (
-            grpc.aio.secure_channel(target, credentials, options=opts)
-            if credentials is not None
-            else grpc.aio.insecure_channel(target, options=opts)
-        )
-        self._sync_args = (credentials, opts)
+        self.channel = _open(grpc.aio, target, credentials, opts)
+        self._open_sync = functools.partial(_open, grpc, target, credentials, opts)
         self._sync_channel: grpc.Channel | None = None  # made on the first blocking read
-        self._unary: dict[str, Any] = {}
-        self._streams: dict[str, Any] = {}
+        self._methods: dict[str, Any] = {}  # by path: each path has one kind
         self._blocking: dict[str, Any] = {}
 
     def _method(self, path: str, kind: str) -> Any:
-        cache = self._streams if kind != "unary_unary" else self._unary
-        found = cache.get(path)
+        found = self._methods.get(path)
         if found is None:
-            found = cache[path] = getattr(self.channel, kind)(path)
+            found = self._methods[path] = getattr(self.channel, kind)(path)
         return found
 
     def error(self, exc: grpc.aio.AioRpcError | grpc.RpcError) -> BridgeError:
@@ -107,12 +109,7 @@ class UpstreamClient:
         found = self._blocking.get(path)
         if found is None:
             if self._sync_channel is None:
-                credentials, opts = self._sync_args
-                self._sync_channel = (
-                    grpc.secure_channel(self.target, credentials, options=opts)
-                    if credentials is not None
-                    else grpc.insecure_channel(self.target, options=opts)
-                )
+                self._sync_channel = self._open_sync()
             found = self._blocking[path] = self._sync_channel.unary_unary(path)
         return found
 
