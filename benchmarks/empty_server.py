@@ -39,14 +39,12 @@ from typing import Any, Callable
 import grpc
 
 from benchmarks import payloads
+from modern.face import seconds_left
 from modern.shared_loop import SharedLoop, submit
 
 # The thread-pool handlers run concurrently, so the counter takes a lock (tens of ns per call).
 _LOCK = threading.Lock()
 _COUNT = [0]
-
-
-_NO_DEADLINE = 10 * 365 * 86400.0  # seconds: a time_remaining() beyond this means no deadline was set
 
 
 def _bump() -> None:
@@ -117,8 +115,7 @@ async def _serve_aio(port: int, metrics_port: int, upstream: str | None = None) 
         forward = channel.unary_unary(path)  # type: ignore[union-attr]
 
         async def handler(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
-            left = context.time_remaining()
-            answer = await forward(request, timeout=left if left is not None and left < _NO_DEADLINE else None)
+            answer = await forward(request, timeout=seconds_left(context))
             _bump()
             return answer  # type: ignore[no-any-return]
 
@@ -165,8 +162,7 @@ def _serve_threadpool(port: int, metrics_port: int, workers: int, upstream: str 
         forward = channel.unary_unary(path)  # type: ignore[union-attr]
 
         def handler(request: bytes, context: grpc.ServicerContext) -> bytes:
-            left = context.time_remaining()  # a huge number when the caller set no deadline
-            answer = forward(request, timeout=left if left < _NO_DEADLINE else None)
+            answer = forward(request, timeout=seconds_left(context))
             _bump()
             return answer  # type: ignore[no-any-return]
 
