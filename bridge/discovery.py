@@ -141,13 +141,19 @@ def _connector_modules(registry: Any) -> set[str]:
     """The modules defining every connector class known here: the hub's and both SDKs' registries."""
     # An implementation's origin is the module of the connector class it wraps (or is).
     found = {i.origin for i in registry.all_implementations()}
-    for sdk, path in (("flytekit", "flytekit.extend.backend.base_connector"), ("flyte", "flyte.connectors")):
-        if sdk in sys.modules:
-            try:
-                sdk_registry = importlib.import_module(path).ConnectorRegistry
-                found.update(type(c).__module__ for c in getattr(sdk_registry, "_REGISTRY", {}).values())
-            except Exception:  # an SDK version without that registry: nothing to add
-                pass
+    if "flytekit" in sys.modules:
+        try:  # base_connector (1.16+) or base_agent (1.11-1.15), as the adapter finds it
+            from legacy._flytekit_api import flytekit_api
+
+            found.update(type(c).__module__ for c in flytekit_api().registered())
+        except Exception:  # a flytekit without an adaptable registry: nothing to add
+            pass
+    if "flyte" in sys.modules:
+        try:
+            sdk_registry = importlib.import_module("flyte.connectors").ConnectorRegistry
+            found.update(type(c).__module__ for c in getattr(sdk_registry, "_REGISTRY", {}).values())
+        except Exception:  # a flyte-sdk version without that registry: nothing to add
+            pass
     return found
 
 
