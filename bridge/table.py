@@ -78,24 +78,21 @@ def routing_lines(registry: Any) -> list[str]:
     Args:
         registry: A ``modern.ConnectorRegistry``.
     """
-    from modern.implementation import FLYTE_SDK, FLYTEKIT
-    from modern.routing import ranked
+    from modern.routing import V1, V2
 
     lines = []
-    by_category: dict[tuple[str, int], list[Any]] = {}
-    for impl in registry.all_implementations():
-        by_category.setdefault(impl.category, []).append(impl)
-    for (name, version), impls in by_category.items():
-        if len(impls) < 2:
+    by_v2 = {impl.category: impl for impl in registry.primary(V2)}
+    for kit in registry.primary(V1):  # what each generation's caller reaches, --prefer applied
+        name, version = kit.category
+        if len(registry.implementations(name, version)) < 2:
             continue
         pinned = registry.preferred(name)
         if pinned is not None:
-            lines.append(f"{name} (v{version}): every call to {ranked(impls, FLYTEKIT, pinned)[0].key} (--prefer {name}={pinned})")
+            lines.append(f"{name} (v{version}): every call to {kit.key} (--prefer {name}={pinned})")
             continue
-        kit, sdk = ranked(impls, FLYTEKIT)[0].key, ranked(impls, FLYTE_SDK)[0].key
         lines.append(
-            f"{name} (v{version}): flytekit templates and v1 callers -> {kit}; "
-            f"flyte-sdk templates and v2 callers -> {sdk}; Get/Delete -> the one that created the task"
+            f"{name} (v{version}): flytekit templates and v1 callers -> {kit.key}; "
+            f"flyte-sdk templates and v2 callers -> {by_v2[kit.category].key}; Get/Delete -> the one that created the task"
         )
     return lines
 
