@@ -32,6 +32,7 @@ from google.protobuf import json_format
 
 from bridge.kit.tasks import as_v1
 from bridge.kit.values import to_native, v1_literal_map
+from modern._values import TERMINAL_PHASES
 from translators._gen import v1, v1_core_literals, v1_grpc, v2, v2_core_execution, v2_grpc, v2_security
 from translators._protobuf_compat import known_fields
 
@@ -39,9 +40,9 @@ Phase = v2_core_execution.TaskExecution
 MAX_SYSTEM_FAILURES = 5
 """Propeller's ``MaxSystemFailures``: GetTask polling stops once more calls than this failed."""
 
-# v1 does not list RETRYABLE_FAILED as terminal (v2 does), but maps it to a retryable failure: either
-# way the attempt ends there.
-_ENDS_ATTEMPT = {Phase.SUCCEEDED, Phase.FAILED, Phase.ABORTED, Phase.RETRYABLE_FAILED}
+# The hub's terminal phases. v1 does not list RETRYABLE_FAILED as terminal (v2 does), but maps it to a
+# retryable failure: either way the attempt ends there.
+_ENDS_ATTEMPT = TERMINAL_PHASES
 _STATE_TO_PHASE = {
     v1.State.RETRYABLE_FAILURE: Phase.RETRYABLE_FAILED,  # the zero value: a resource with neither field set
     v1.State.PERMANENT_FAILURE: Phase.FAILED,
