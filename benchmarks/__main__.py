@@ -97,7 +97,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-modes", action="store_true", help="skip the aio / thread-pool serving figure")
     p.add_argument("--no-gateway", action="store_true", help="skip the gateway (--upstream flytekit) figure")
     p.add_argument("--no-endurance", action="store_true", help="skip the endurance (memory over 1M calls) figure")
-    p.add_argument("--figure", choices=("endurance",), default=None,
+    p.add_argument("--figure", choices=("endurance", "gateway"), default=None,
                    help="run only this figure and merge it into the existing results JSON and markdown")
     p.add_argument("--endurance-calls", type=int, default=None,
                    help="calls after the warm-up per endurance combination (default 1,000,000; quick 1,000)")
@@ -128,13 +128,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return profile.main(args.out_dir)
     mode = "quick" if args.quick else "full"
-    if args.figure == "endurance":
-        return endurance_only(args, mode)
-    plan = runner.Plan(
-        seconds=args.seconds or (0.5 if args.quick else 2.5),
-        repetitions=args.repetitions or (1 if args.quick else 3),
-        methods=args.methods, concurrency=args.concurrency,
-    )
+    if args.figure:
+        return figure_only(args, mode)
+    plan = main_plan(args)
     all_specs = {s.key: s for s in servers.all_specs()}
     if args.servers:
         unknown = set(args.servers) - set(all_specs)
@@ -158,9 +154,9 @@ def main(argv: list[str] | None = None) -> int:
                             concurrency=(64,), connections=1)
     # The gateway figure: the bridge forwarding to pyflyte serve connector against that server directly
     # and against the empty relays (the floor), interleaved, at the main plan's concurrencies.
-    # --servers gateway runs this figure alone.
+    # --servers gateway runs this figure alone; --figure gateway also merges it into the last results.
     wanted = not args.no_gateway and (not args.servers or "gateway" in args.servers)
-    gateway_specs = [s for s in all_specs.values() if s.key == "flytekit" or s.section == "gateway"] if wanted else []
+    gateway_specs = _gateway_specs() if wanted else []
     started = time.monotonic()
     h2 = h2load.ensure_h2load() if specs or scaling_specs or mode_specs or gateway_specs else None
     results: dict[str, Any] = {"machine": machine_info(mode, h2), "plan": plan.__dict__,
@@ -173,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
         sections = (("servers", specs, plan), ("scaling", scaling_specs, scaling_plan), ("modes", mode_specs, mode_plan),
-                    ("gateway", gateway_specs, dataclasses.replace(plan, deadline_s=GATEWAY_DEADLINE_S)))
+                    ("gateway", gateway_specs, gateway_plan(plan)))
         for section, section_specs, section_plan in sections:
             if not section_specs:
                 continue
@@ -185,8 +181,9 @@ def main(argv: list[str] | None = None) -> int:
                 results[section] = [{"server": s.key, "label": s.label, "cpus": s.cpus, "points": [],
                                      "error": f"{type(exc).__name__}: {str(exc)[:800]}"} for s in section_specs]
         if not (args.no_endurance or args.servers) and h2:
-            results["endurance_plan"] = endurance_plan(args).__dict__
-            results["endurance"] = endurance.run(endurance_plan(args), h2, work, work / "logs")
+            long_plan = endurance_plan(args)
+            results["endurance_plan"] = long_plan.__dict__
+            results["endurance"] = endurance.run(long_plan, h2, work, work / "logs")
     results["machine"]["loadavg_end"] = _loadavg()
     if not args.no_micro:
         print("== translation micro-benchmarks", flush=True)
@@ -210,8 +207,27 @@ def endurance_plan(args: argparse.Namespace) -> endurance.EndurancePlan:
     return dataclasses.replace(base, batch=max(1, calls // base.batches), methods=args.methods)
 
 
-def endurance_only(args: argparse.Namespace, mode: str) -> int:
-    """``--figure endurance``: run that figure alone, merged into the results of the last full (or quick) run."""
+def main_plan(args: argparse.Namespace) -> runner.Plan:
+    """The main tables' plan for these arguments."""
+    return runner.Plan(
+        seconds=args.seconds or (0.5 if args.quick else 2.5),
+        repetitions=args.repetitions or (1 if args.quick else 3),
+        methods=args.methods, concurrency=args.concurrency,
+    )
+
+
+def gateway_plan(plan: runner.Plan) -> runner.Plan:
+    """The gateway figure's plan: the main one, every request carrying a deadline."""
+    return dataclasses.replace(plan, deadline_s=GATEWAY_DEADLINE_S)
+
+
+def _gateway_specs() -> list[servers.ServerSpec]:
+    return [s for s in servers.all_specs() if s.key == "flytekit" or s.section == "gateway"]
+
+
+def figure_only(args: argparse.Namespace, mode: str) -> int:
+    """``--figure endurance|gateway``: run that figure alone, merged into the results of the last full
+    (or quick) run, with the machine's state during it (``<figure>_machine``)."""
     h2 = h2load.ensure_h2load()
     if h2 is None:
         print("h2load (Debian package nghttp2-client) is missing and could not be installed", file=sys.stderr)
@@ -221,20 +237,31 @@ def endurance_only(args: argparse.Namespace, mode: str) -> int:
     results = json.loads(json_path.read_text()) if json_path.exists() else {
         "machine": machine_info(mode, h2), "plan": {"methods": [], "concurrency": [], "repetitions": 0, "seconds": 0},
         "servers": [], "scaling": [], "modes": [], "notes": []}
-    plan = endurance_plan(args)
+    figure = args.figure
     started = time.monotonic()
-    results["endurance_plan"] = plan.__dict__
-    results["endurance_machine"] = machine_info(mode, h2)
+    results[f"{figure}_machine"] = machine_info(mode, h2)
     args.out_dir.mkdir(parents=True, exist_ok=True)
 
     def write(records: list[dict[str, Any]]) -> None:  # after every row: an interrupted run keeps its rows
-        results["endurance"] = records
-        results["endurance_machine"].update(elapsed_s=time.monotonic() - started, loadavg_end=_loadavg())
+        results[figure] = records
+        results[f"{figure}_machine"].update(elapsed_s=time.monotonic() - started, loadavg_end=_loadavg())
         json_path.write_text(json.dumps(results, indent=1, default=str) + "\n")
         (args.out_dir / f"{stem}.md").write_text(report.render(results))
 
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        endurance.run(plan, h2, Path(tmp), Path(tmp) / "logs", on_record=write)
+        work = Path(tmp)
+        if figure == "endurance":
+            plan = endurance_plan(args)
+            results["endurance_plan"] = plan.__dict__
+            endurance.run(plan, h2, work, work / "logs", on_record=write)
+        else:  # the gateway table is laid out by the merged results' own methods and concurrencies
+            merged = results.get("plan") or {}
+            plan = main_plan(args)
+            plan = dataclasses.replace(plan, methods=tuple(merged.get("methods") or plan.methods),
+                                       concurrency=tuple(merged.get("concurrency") or plan.concurrency))
+            if not merged.get("methods"):  # nothing to merge into: the table follows this run's plan
+                results["plan"] = plan.__dict__
+            write(runner.measure_servers(_gateway_specs(), h2, gateway_plan(plan), work, work / "logs"))
     print(f"wrote {args.out_dir / (stem + '.md')} and {json_path}", flush=True)
     return 0
 

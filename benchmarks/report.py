@@ -290,11 +290,10 @@ def _modes(results: dict[str, Any]) -> list[str]:
 RELAYS = ("relay-threadpool", "relay-aio")
 
 
-def _floor_relay(idx: dict, method: str, conc: int) -> tuple[str, dict[str, Any]] | tuple[None, None]:
-    """The faster empty relay at this point (the floor of a Python gRPC gateway)."""
-    found = [(k, idx[(k, "v1", method, conc)]) for k in RELAYS if (k, "v1", method, conc) in idx]
-    found = [(k, p) for k, p in found if p.get("rps")]
-    return max(found, key=lambda kp: kp[1]["rps"]) if found else (None, None)
+def _floor_relay(idx: dict, method: str, conc: int) -> dict[str, Any] | None:
+    """The faster empty relay's point here (the floor of a Python gRPC gateway), or None."""
+    found = [p for p in (idx.get((k, "v1", method, conc)) for k in RELAYS) if p and p.get("rps")]
+    return max(found, key=lambda p: p["rps"]) if found else None
 
 
 def _gateway(results: dict[str, Any]) -> list[str]:
@@ -316,7 +315,7 @@ def _gateway(results: dict[str, Any]) -> list[str]:
              f"Targets: at most {TARGET_GATEWAY_P50_ADDED_MS} ms added to p50 at 1 stream, at least "
              f"{TARGET_GATEWAY_THROUGHPUT}x the upstream's own req/s at 16 streams. *floor*: what the faster "
              "empty relay reaches at that point; a target beyond it cannot be met by a gateway written in Python."
-             + (f" Run on its own (`--servers gateway`) on {when.get('date', '-')}, git {when.get('git', '-')}, "
+             + (f" Run on its own (`--figure gateway`) on {when.get('date', '-')}, git {when.get('git', '-')}, "
                 f"load average {when.get('loadavg_start', '-')}." if when else ""),
              "",
              "| method | conc | direct req/s | p50 ms | floor relay req/s | p50 ms | via bridge v1 req/s | p50 ms | "
@@ -325,7 +324,7 @@ def _gateway(results: dict[str, Any]) -> list[str]:
     for method in results["plan"]["methods"]:
         for conc in results["plan"]["concurrency"]:
             direct = idx.get(("flytekit", "v1", method, conc))
-            _, floor = _floor_relay(idx, method, conc)
+            floor = _floor_relay(idx, method, conc)
             v1, v2 = (idx.get(("gateway", gen, method, conc)) for gen in ("v1", "v2"))
             d_rps = direct and direct["rps"]
             cells = [_fmt(d_rps), _fmt(direct and direct["p50_ms"], 2),
