@@ -15,6 +15,10 @@ import grpc
 MAX_DETAILS = 1024
 
 
+#: What ``bounded`` ends a clipped message with.
+TRUNCATED = "...(truncated)"
+
+
 def bounded(text: str, limit: int = MAX_DETAILS) -> str:
     """Clip ``text`` to at most ``limit`` characters, marking the cut.
 
@@ -28,8 +32,7 @@ def bounded(text: str, limit: int = MAX_DETAILS) -> str:
     text = str(text)
     if len(text) <= limit:
         return text
-    marker = "...(truncated)"
-    return text[: max(0, limit - len(marker))] + marker
+    return text[: max(0, limit - len(TRUNCATED))] + TRUNCATED
 
 
 class BridgeError(Exception):
@@ -113,6 +116,7 @@ class DrainingError(BridgeError):
 
 __all__ = [
     "MAX_DETAILS",
+    "TRUNCATED",
     "BridgeError",
     "ConnectorError",
     "ConnectorNotFoundError",

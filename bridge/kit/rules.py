@@ -31,12 +31,11 @@ from bridge.kit.clients import DRIVERS, Call, Driver, Outcome, drive, propeller_
 from bridge.kit.probe import Probe
 from bridge.kit.tasks import minimal_template
 from bridge.kit.values import show, to_inputs
-from modern.errors import MAX_DETAILS
+from modern.errors import MAX_DETAILS, TRUNCATED
 from translators._gen import v1, v2, v2_core_execution, v2_types
 
 RULES = ("metadata", "stateless", "repeatable", "delete", "errors", "deadline", "generations")
 _TRACEBACK = re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\", line \d+")
-_TRUNCATED = "...(truncated)"
 _BAD_META = b"\xff flyte-bridge check: not a resource_meta"
 _PHASE = v2_core_execution.TaskExecution
 _RESOURCE_PHASES = set(_PHASE.Phase.keys())
@@ -317,7 +316,7 @@ class Checker:
         for c in failures:
             if _TRACEBACK.search(c.details):
                 problems.append(f"{c.method}: {c.code} carries a traceback")
-            elif c.details.endswith(_TRUNCATED) or len(c.details) >= MAX_DETAILS:
+            elif c.details.endswith(TRUNCATED) or len(c.details) >= MAX_DETAILS:
                 problems.append(f"{c.method}: {c.code} message is {len(c.details)}+ chars, cut at the bridge's limit")
             elif c.code == "UNKNOWN":
                 problems.append(f"{c.method}: UNKNOWN (an exception escaped)")
