@@ -23,6 +23,7 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 
 from translators._gen import v1_core_tasks, v2_core_tasks, v2_types
+from translators._literals_common import reparse
 from translators.cli_translate import parse_message
 
 TemplateV2 = v2_core_tasks.TaskTemplate
@@ -39,14 +40,12 @@ class TargetError(ValueError):
 
 def as_v1(template: TemplateV2) -> TemplateV1:
     """The v1 form of a v2 template (a re-parse of the same bytes)."""
-    return TemplateV1.FromString(template.SerializeToString())
+    return reparse(template, TemplateV1)  # type: ignore[no-any-return]
 
 
 def as_v2(template: Message) -> TemplateV2:
     """The v2 form of a template of either generation."""
-    if isinstance(template, TemplateV2):
-        return template
-    return TemplateV2.FromString(template.SerializeToString())
+    return template if isinstance(template, TemplateV2) else reparse(template, TemplateV2)
 
 
 def read_template(path: str | Path) -> TemplateV2:
