@@ -16,7 +16,6 @@ import dataclasses
 import re
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -63,9 +62,7 @@ def spec(mode: str) -> servers.ServerSpec:
 
 def scrape_gauge(metrics_port: int, name: str) -> float:
     """One unlabelled sample of ``name`` from the server's metrics endpoint (NaN when absent)."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as r:
-        text = r.read().decode()
-    found = re.search(rf"^{name} (\S+)$", text, re.MULTILINE)
+    found = re.search(rf"^{name} (\S+)$", servers.metrics_text(metrics_port), re.MULTILINE)
     return float(found.group(1)) if found else float("nan")
 
 

@@ -115,10 +115,15 @@ def memory_kib(root: int, field: str) -> int:
     return total
 
 
+def metrics_text(metrics_port: int) -> str:
+    """The server's Prometheus endpoint, as text."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as r:
+        return str(r.read().decode())
+
+
 def scrape_success(metrics_port: int) -> float:
     """Sum of every ``flyte_connector_requests_success_total`` sample on the server's endpoint."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as r:
-        text = r.read().decode()
+    text = metrics_text(metrics_port)
     total = 0.0
     for line in text.splitlines():
         if re.match(rf"{SUCCESS_METRIC}(\{{| )", line):
