@@ -271,6 +271,20 @@ def test_manifest_commands_parse(block: Block) -> None:
         check_argv(argv)
 
 
+ALL_YAML = [b for b in BLOCKS if b.lang in ("yaml", "yml")]
+
+
+@pytest.mark.parametrize("block", ALL_YAML, ids=lambda b: b.id)
+def test_yaml_parses(block: Block) -> None:
+    yaml = pytest.importorskip("yaml", reason="PyYAML is not installed here (it comes with the SDK extras)")
+    docs = [d for d in yaml.safe_load_all(block.text.replace("{{ version }}", "0.0.0")) if d is not None]
+    assert docs, f"{block.id}: an empty YAML block"
+    for doc in docs:
+        assert isinstance(doc, dict), f"{block.id}: a YAML document that is not a mapping"
+        if "apiVersion" in doc:  # a Kubernetes object: the fields every object has
+            assert doc.get("kind") and doc.get("metadata", {}).get("name"), f"{block.id}: kind and metadata.name"
+
+
 def test_a_wrong_flag_is_caught() -> None:
     with pytest.raises(pytest.fail.Exception, match="--no-such-flag"):
         check_argv(["serve", "--no-such-flag"])
