@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
-EXTRAS ?= test,flytekit,flyte,fsspec
+EXTRAS ?= test,flytekit,flyte,fsspec,docs
 
-.PHONY: venv sdk-envs test test-full test-matrix serve bench bench-quick lint clean
+.PHONY: venv sdk-envs test test-full test-matrix serve bench bench-quick lint docs docs-serve clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ test: $(STAMP) sdk-envs
 	$(PY) -m pytest -q -p no:cacheprovider
 
 ## make test-matrix: the suite per installed Python x {lowest, newest} dependencies, plus the translators
-## under pure-Python protobuf; writes the README's matrix table (slow: about an hour here).
+## under pure-Python protobuf; writes the matrix table in docs/compatibility.md (slow: about an hour here).
 test-matrix:
 	$(PYTHON) .ci/matrix.py $(if $(PYTHONS),--pythons $(PYTHONS),) $(if $(SETS),--sets $(SETS),)
 
@@ -49,5 +49,13 @@ bench-quick:
 lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
+## make docs: the documentation site in site/ (MkDocs, strict: a broken link, anchor or API reference fails).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --clean
+
+## make docs-serve: the same site on http://127.0.0.1:8001, rebuilt on every change.
+docs-serve: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8001
+
 clean:
-	rm -rf $(VENV) .venvs build *.egg-info
+	rm -rf $(VENV) .venvs build site *.egg-info

@@ -3,7 +3,7 @@ versions of every dependency and at the newest, plus the translators under pure-
 
     python3 .ci/matrix.py                      # everything (make test-matrix)
     python3 .ci/matrix.py --pythons 3.12 --sets lowest
-    python3 .ci/matrix.py --readme-only        # re-render the README table from .ci/matrix.json
+    python3 .ci/matrix.py --readme-only        # re-render the docs table from .ci/matrix.json
 
 Each (Python, set) gets its own venv under ``.venvs/`` (``tests.sdkenv``; the pip cache is shared):
 ``lowest`` installs the core and the ``test``/``fsspec`` extras with ``constraints/lowest.txt`` (each SDK
@@ -11,8 +11,8 @@ pins its own IDL and grpcio, so the SDK extras' lowest versions are tested in th
 ``tests/sdkenv.py``), ``newest`` installs every extra and re-resolves to the newest allowed
 versions every run, ``pure-protobuf`` reuses the newest venv and runs ``tests/translators`` with
 ``PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python``. Results (counts from pytest's JUnit XML, the
-versions that were installed, minutes taken) go to ``.ci/matrix.json`` and into the README between
-the ``matrix:start``/``matrix:end`` markers; nothing else in the README is touched.
+versions that were installed, minutes taken) go to ``.ci/matrix.json`` and into docs/compatibility.md
+between the ``matrix:start``/``matrix:end`` markers; nothing else in that page is touched.
 Only the standard library is used: any Python can run it.
 """
 
@@ -36,7 +36,7 @@ from tests.sdkenv import VENVS, EnvSpec, EnvUnavailable, ensure, installed_pytho
 ALL_EXTRAS = "test,flytekit,flyte,fsspec"
 LOWEST = "constraints/lowest.txt"
 RESULTS = REPO / ".ci" / "matrix.json"
-README = REPO / "README.md"
+MATRIX_PAGE = REPO / "docs" / "compatibility.md"
 START, END = "<!-- matrix:start -->", "<!-- matrix:end -->"
 SUPPORTED = ("3.10", "3.11", "3.12", "3.13")
 SHOWN = ("protobuf", "grpcio", "flyteidl", "flyteidl2", "flytekit", "flyte")
@@ -127,7 +127,7 @@ def head() -> str:
     """The commit the cells run at (with ``+`` when the work tree differs from it)."""
     git = ["git", "-C", str(REPO)]
     sha = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
-    dirty = subprocess.run([*git, "diff", "--quiet", "HEAD", "--", ".", ":!README.md", ":!.ci/matrix.json"],
+    dirty = subprocess.run([*git, "diff", "--quiet", "HEAD", "--", ".", ":!README.md", ":!docs/compatibility.md", ":!.ci/matrix.json"],
                            check=False).returncode
     return sha + ("+" if dirty else "")
 
@@ -188,14 +188,14 @@ def render(cells: list[Cell]) -> str:
 
 
 def write_readme(cells: list[Cell]) -> None:
-    text = README.read_text()
+    text = MATRIX_PAGE.read_text()
     if START in text and END in text:
         head, rest = text.split(START, 1)
         tail = rest.split(END, 1)[1]
         text = head + render(cells) + tail
     else:
-        raise SystemExit(f"README.md has no {START} ... {END} section")
-    README.write_text(text)
+        raise SystemExit(f"{MATRIX_PAGE.relative_to(REPO)} has no {START} ... {END} section")
+    MATRIX_PAGE.write_text(text)
 
 
 def _run_unrecorded(pythons: list[str], sets: list[str]) -> int:
@@ -216,10 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pythons", nargs="*", default=None, help=f"default: those of {SUPPORTED} installed here")
     parser.add_argument("--sets", nargs="*", default=list(SETS), choices=list(SETS))
-    parser.add_argument("--readme-only", action="store_true", help="re-render the README from .ci/matrix.json")
+    parser.add_argument("--readme-only", action="store_true", help="re-render the table in docs/compatibility.md from .ci/matrix.json")
     parser.add_argument("--no-record", action="store_true",
                         help="run the cells and print each one's pytest summary, writing neither .ci/matrix.json nor "
-                             "the README (make test runs the lowest set this way)")
+                             "docs/compatibility.md (make test runs the lowest set this way)")
     args = parser.parse_args(argv)
     if args.readme_only:
         write_readme([Cell(**c) for c in json.loads(RESULTS.read_text())])

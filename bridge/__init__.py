@@ -14,8 +14,18 @@ from typing import Any
 
 __all__ = ["BridgeServer", "ServerOptions", "build_server"]
 
+DISTRIBUTION = "flyte-connector-bridge"
+
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        # The one place the version is written is pyproject.toml; read it from the installed metadata.
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version(DISTRIBUTION)
+        except PackageNotFoundError:  # a checkout on sys.path that was never installed
+            return "0+unknown"
     # Lazy: importing a light submodule (the pytest plugin, which pytest loads in every run of every
     # project in the venv) must not import grpc and the whole server.
     if name in __all__:

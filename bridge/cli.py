@@ -62,7 +62,7 @@ def _add_serve_flags(p: argparse.ArgumentParser) -> None:
         "--prefer", action="append", type=_preference, default=[], metavar="CATEGORY=SOURCE",
         help="Pin the implementation of a task category that several sources serve: SOURCE is bridge, flytekit, "
              "flyte-sdk, upstream or upstream:ADDRESS. Repeatable. Default: route by the template's SDK, then the "
-             "caller's generation (README, 'One category, two SDKs').",
+             "caller's generation (docs/routing-and-gateway.md).",
     )
     own.add_argument("--host", default="[::]", help="Address to bind. Default [::] (all).")
     own.add_argument("--threads", type=_positive_int, default=128,
@@ -104,6 +104,12 @@ def _add_serve_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
 
 
+def _version() -> str:
+    import bridge
+
+    return str(bridge.__version__)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``flyte-bridge`` argument parser.
 
@@ -115,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="One connector server for Flyte 1 (agent API) and Flyte 2 (connector API).",
         allow_abbrev=False,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve = sub.add_parser("serve", help="Serve connectors to both generations on one port.", allow_abbrev=False)
     _add_serve_flags(serve)

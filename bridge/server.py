@@ -186,7 +186,7 @@ def bound_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
     arenas whose free memory the others could not reuse: the server grew 5-13 bytes a call over 200,000
     calls (8 arenas, a new connection every 2,000 calls: 6.5 bytes a call in the second half of 80,000),
     while the one-threaded ``aio`` server stayed flat. Python's own objects did not grow (tracemalloc).
-    With two arenas the same run grew 1.7 and levelled off (README, "Endurance"); one arena grew less but
+    With two arenas the same run grew 1.7 and levelled off (docs/performance.md, "Endurance"); one arena grew less but
     cost 9-24% of the requests per second (one malloc lock for gRPC's threads and the handlers). An
     operator's own ``MALLOC_ARENA_MAX`` wins; without glibc (musl, macOS) nothing changes.
 
