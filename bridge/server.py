@@ -22,8 +22,8 @@ Which server (``ServerOptions.mode``); the figures are in docs/_incoming/serving
 - ``threads``: a thread-pool ``grpc.server`` whose handlers run the connectors' coroutines on one event
   loop (:class:`modern.face.LoopRunner`); on the :class:`modern.shared_loop.SharedLoop` that
   ``flyte-bridge serve`` runs, a coroutine starts in the gRPC thread while the loop is idle, so a call
-  that never waits never leaves its thread. Confined to one core it answers trivial calls 1.2-1.5x
-  faster than ``aio`` at 16-64 streams, but grpc's thread-pool server cannot answer a call from any
+  that never waits never leaves its thread. Confined to one core it answered trivial calls up to
+  1.25-1.8x faster than ``aio`` at 16-64 streams, but grpc's thread-pool server cannot answer a call from any
   thread other than the one that received it, so a call holds its thread until the connector is done:
   at most ``--threads`` calls are served at once and the rest queue (128 calls/s with a 1 s connector,
   however many are sent). An opt-in for short calls only; :class:`bridge.call_pool.CallPool` warns when
