@@ -183,6 +183,7 @@ def discover(
     *,
     builtins: Iterable[str] = BUILTIN_MODULES,
     entry_point_groups: bool = True,
+    defer_sdks: bool = True,
 ) -> DiscoveryReport:
     """Import every connector source and adapt SDK registries into ``registry``.
 
@@ -192,12 +193,15 @@ def discover(
         modules: Extra module names (``--modules``).
         builtins: Modules always loaded first.
         entry_point_groups: Whether to load the entry-point groups.
+        defer_sdks: Announce flytekit's built-in connectors without importing flytekit when nothing
+            else needs it (:mod:`legacy.flytekit_lazy`); False imports them at once, as local
+            ``ConnectorEntry``s (what ``flyte-bridge check`` inspects).
 
     Returns:
         What was loaded, adapted and skipped.
     """
     with _signals_kept():
-        return _discover(registry, modules, builtins, entry_point_groups)
+        return _discover(registry, modules, builtins, entry_point_groups, defer_sdks)
 
 
 @contextlib.contextmanager
@@ -215,7 +219,9 @@ def _signals_kept() -> Iterator[None]:
                 signal.signal(sig, handler)
 
 
-def _discover(registry: Any, modules: Sequence[str], builtins: Iterable[str], entry_point_groups: bool) -> DiscoveryReport:
+def _discover(
+    registry: Any, modules: Sequence[str], builtins: Iterable[str], entry_point_groups: bool, defer_sdks: bool
+) -> DiscoveryReport:
     report = DiscoveryReport()
     seen: set[str] = set()
     if os.getcwd() not in sys.path:
@@ -236,8 +242,8 @@ def _discover(registry: Any, modules: Sequence[str], builtins: Iterable[str], en
             continue
         seen.add(module)
         _import(report, "--modules", module, module)
-    if entry_point_groups and "flytekit" in sys.modules:
-        _load_flytekit_serve_modules(report, seen)  # a --modules connector imported flytekit: as above
+    if entry_point_groups and ("flytekit" in sys.modules or not defer_sdks):
+        _load_flytekit_serve_modules(report, seen)  # flytekit is imported anyway (--modules), or wanted now
     elif entry_point_groups:
         _announce_flytekit_serve_modules(registry, seen)
     _adapt(report, registry)

@@ -52,3 +52,31 @@ def test_first_calls_share_one_import_and_a_failure_is_a_connector_error() -> No
                 await broken.real()
 
     asyncio.run(main())
+
+
+def test_discovery_defers_the_webhook_unless_flytekit_is_imported_or_asked_not_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    import modern
+    from bridge.discovery import discover
+    from modern.local import LocalImplementation
+
+    import flytekit.extras.webhook  # noqa: F401  (flytekit's registry holds the webhook connector)
+
+    eager, imported = modern.ConnectorRegistry(), modern.ConnectorRegistry()
+    discover(eager, builtins=(), defer_sdks=False)
+    discover(imported, builtins=())  # flytekit is in sys.modules: nothing left to save
+    for registry in (eager, imported):
+        (impl,) = registry.implementations("webhook", 0)
+        assert isinstance(impl, LocalImplementation) and impl.describe() == "flytekit (flytekit.extras.webhook.connector)"
+    with monkeypatch.context() as m:  # as in a fresh server process: flytekit not imported yet
+        m.delitem(sys.modules, "flytekit")
+        deferred = modern.ConnectorRegistry()
+        discover(deferred, builtins=())
+        assert "flytekit" not in sys.modules
+    (lazy,) = deferred.implementations("webhook", 0)
+    assert isinstance(lazy, LazyFlytekitImplementation) and not lazy.loaded
+    assert lazy.describe() == "flytekit (flytekit.extras.webhook.connector)"
+    assert deferred.entries() == []  # not a local connector object until it is imported
