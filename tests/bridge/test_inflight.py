@@ -110,9 +110,10 @@ def test_blocking_connector_does_not_hold_up_async_ones(tmp_path: Path) -> None:
             return await blocking, slow
 
         blocked, waited = asyncio.run(both())
-        # 12 blocking calls on 4 threads: three rounds of 1 s; the async ones meanwhile take one.
+        # 12 blocking calls on 4 threads: three rounds of 1 s; the async ones meanwhile take one (a
+        # blocking call on the loop would hold them up for every round still to run, 12 s in all).
         assert max(blocked) >= 2.9, blocked
-        assert max(waited) < 2.0, f"async calls waited behind blocking ones: {max(waited):.2f} s"
+        assert max(waited) < 2.6, f"async calls waited behind blocking ones: {max(waited):.2f} s"
         log = served.log()
         assert "threads for blocking connector methods are busy" in log and "--worker 4" in log, log
     finally:
