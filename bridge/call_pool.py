@@ -7,6 +7,10 @@ often arrives first: under a steady 16 calls in flight the pool kept starting th
 days. Here every thread exists from the start, so the count never moves; an idle thread waits on its own
 lock and the one that went idle last is woken first, so a light load keeps reusing the few threads (and
 their stacks and arenas) that are already warm, and the others stay untouched.
+
+A gRPC thread stays with its call until the answer goes out, however long the connector waits, so the
+pool is also the most calls served at once. When nine in ten threads are taken, a throttled WARNING says
+so (:mod:`bridge.saturation`): that server is then near its cap and further calls wait in the queue.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from bridge.saturation import Throttled
+
 _Item = tuple[concurrent.futures.Future, Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 
 
@@ -26,10 +32,14 @@ class CallPool(concurrent.futures.Executor):
     Args:
         threads: How many threads (calls that run at once); the rest wait in order of arrival.
         name: Thread name prefix.
+        warning: The throttle for the "near the cap" warning (default: one a minute).
     """
 
-    def __init__(self, threads: int, name: str = "bridge-grpc") -> None:
+    def __init__(self, threads: int, name: str = "bridge-grpc", warning: Throttled | None = None) -> None:
         self._lock = threading.Lock()
+        self._warning = warning or Throttled()
+        self._size = max(1, threads)
+        self._warn_at = self._size - self._size // 10  # in flight at which the warning goes out
         self._idle: list[_Worker] = []  # a stack: the last one to go idle is woken first
         self._backlog: collections.deque[_Item] = collections.deque()
         self._stopping = False
@@ -48,11 +58,21 @@ class CallPool(concurrent.futures.Executor):
         with self._lock:
             if self._stopping:
                 raise RuntimeError("cannot schedule new calls after shutdown")
-            if not self._idle:
+            if self._idle:
+                worker: _Worker | None = self._idle.pop()
+            else:
+                worker = None
                 self._backlog.append(item)
-                return future
-            worker = self._idle.pop()
-        worker.hand(item)
+            in_flight = self._size - len(self._idle) + len(self._backlog)
+        if worker is not None:
+            worker.hand(item)
+        if in_flight >= self._warn_at:
+            self._warning.warn(
+                "%d calls in flight on --server-mode threads, which serves at most --threads %d at once "
+                "(%d waiting): calls that wait on a connector hold a thread each; use --server-mode aio "
+                "(no such cap) or raise --threads",
+                in_flight, self._size, max(0, in_flight - self._size),
+            )
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:

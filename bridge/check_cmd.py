@@ -116,7 +116,8 @@ def check_command(args: argparse.Namespace, out: TextIO | None = None, err: Text
         sys.path.insert(0, os.getcwd())
     registry = modern.default_registry()
     attributed = _import_attributed(registry, args.modules)
-    report = discover(registry, args.modules, entry_point_groups=args.entry_points)
+    # Checked connectors are inspected as local entries: flytekit's built-ins are imported, not deferred.
+    report = discover(registry, args.modules, entry_point_groups=args.entry_points, defer_sdks=False)
     for failure in report.failed:
         print(f"flyte-bridge check: skipped {failure.name} ({failure.source}): {failure.error}", file=err)
     try:

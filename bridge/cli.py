@@ -66,15 +66,16 @@ def _add_serve_flags(p: argparse.ArgumentParser) -> None:
     )
     own.add_argument("--host", default="[::]", help="Address to bind. Default [::] (all).")
     own.add_argument("--threads", type=_positive_int, default=128,
-                     help="With --server-mode threads: calls served at once; more wait in a queue. Default 128.")
+                     help="With --server-mode threads: calls served at once, each holding a thread until its connector "
+                          "answers; more wait in a queue (a WARNING says so). Default 128.")
     own.add_argument("--server-mode", choices=("auto", "aio", "threads"), default="auto",
-                     help="gRPC server: threads (thread pool, fastest on one core), aio (grpc.aio, better "
-                          "when free to use several cores), auto (threads when confined to one CPU). Default auto.")
+                     help="gRPC server: aio (grpc.aio, no cap on calls in flight), threads (thread pool: faster on "
+                          "short calls on one core, but at most --threads calls at once), auto (aio). Default auto.")
     own.add_argument("--workers", type=_positive_int, default=1,
                      help="Server processes sharing the port (SO_REUSEPORT). Default 1.")
     own.add_argument("--pin-workers", action="store_true",
                      help="With --workers N: confine worker i to the i-th allowed CPU (dedicated cores, e.g. a "
-                          "Kubernetes pod with exclusive CPUs); pinned workers run the thread-pool server.")
+                          "Kubernetes pod with exclusive CPUs).")
     own.add_argument("--tls-cert", type=Path, default=None, help="Server certificate chain (PEM).")
     own.add_argument("--tls-key", type=Path, default=None, help="Server private key (PEM).")
     own.add_argument("--tls-client-ca", type=Path, default=None,

@@ -6,8 +6,11 @@ Order (later sources may add to what earlier ones registered):
    (``modern.sensors.builtin``) and the echo example (``bridge.examples``).
 2. Entry points of the project's group ``flyte_connector_bridge.connectors``, flyte-sdk's
    ``flyte.connectors`` (as ``c0`` loads them) and, when flytekit is installed, flytekit's
-   ``flytekit.plugins`` plus its built-in webhook connector (as ``pyflyte serve connector`` does;
-   importing flytekit loads its plugins and costs about a second).
+   ``flytekit.plugins`` plus its built-in webhook connector (as ``pyflyte serve connector`` does).
+   Importing flytekit costs about a second and 30-40 MiB, so it is imported at start only when it has
+   plugins to serve (or ``--modules`` imports it): otherwise the webhook connector is announced from
+   what flytekit's source says of it and flytekit is imported on its first call
+   (:mod:`legacy.flytekit_lazy`). Entry points of an SDK load that SDK, as its own server does.
 3. ``--modules`` given on the command line (the current directory is on ``sys.path``, as in
    ``pyflyte serve``).
 4. Adapters: flytekit's and flyte-sdk's own registries are imported into the hub registry when
@@ -169,7 +172,8 @@ def _mark_empty(report: DiscoveryReport, registry: Any) -> None:
             log.info("connector module %s (%s) loaded but registered no connector", name, source)
 
 
-#: What ``pyflyte serve connector`` imports besides the entry points (its built-in webhook connector).
+#: What ``pyflyte serve connector`` imports besides the entry points (its built-in webhook connector);
+#: ``legacy.flytekit_lazy.SERVED`` says the same of each without importing it.
 FLYTEKIT_SERVE_MODULES: tuple[str, ...] = ("flytekit.extras.webhook",)
 
 
@@ -179,6 +183,7 @@ def discover(
     *,
     builtins: Iterable[str] = BUILTIN_MODULES,
     entry_point_groups: bool = True,
+    defer_sdks: bool = True,
 ) -> DiscoveryReport:
     """Import every connector source and adapt SDK registries into ``registry``.
 
@@ -188,12 +193,15 @@ def discover(
         modules: Extra module names (``--modules``).
         builtins: Modules always loaded first.
         entry_point_groups: Whether to load the entry-point groups.
+        defer_sdks: Announce flytekit's built-in connectors without importing flytekit when nothing
+            else needs it (:mod:`legacy.flytekit_lazy`); False imports them at once, as local
+            ``ConnectorEntry``s (what ``flyte-bridge check`` inspects).
 
     Returns:
         What was loaded, adapted and skipped.
     """
     with _signals_kept():
-        return _discover(registry, modules, builtins, entry_point_groups)
+        return _discover(registry, modules, builtins, entry_point_groups, defer_sdks)
 
 
 @contextlib.contextmanager
@@ -211,7 +219,9 @@ def _signals_kept() -> Iterator[None]:
                 signal.signal(sig, handler)
 
 
-def _discover(registry: Any, modules: Sequence[str], builtins: Iterable[str], entry_point_groups: bool) -> DiscoveryReport:
+def _discover(
+    registry: Any, modules: Sequence[str], builtins: Iterable[str], entry_point_groups: bool, defer_sdks: bool
+) -> DiscoveryReport:
     report = DiscoveryReport()
     seen: set[str] = set()
     if os.getcwd() not in sys.path:
@@ -222,22 +232,42 @@ def _discover(registry: Any, modules: Sequence[str], builtins: Iterable[str], en
     if entry_point_groups:
         _load_group(report, PROJECT_GROUP, seen)
         _load_group(report, FLYTE_SDK_GROUP, seen)
-        if importlib.util.find_spec("flytekit"):
+        if _exists("flytekit") and entry_points(group=FLYTEKIT_GROUP):
             # As pyflyte serve connector: flytekit's plugins plus its built-in webhook connector.
             _import(report, FLYTEKIT_GROUP, "flytekit", "flytekit")
             _load_group(report, FLYTEKIT_GROUP, seen)
-            for module in FLYTEKIT_SERVE_MODULES:
-                if module not in seen and _exists(module):
-                    seen.add(module)
-                    _import(report, "flytekit", module, module)
+            _load_flytekit_serve_modules(report, seen)
     for module in modules:
         if module in seen:
             continue
         seen.add(module)
         _import(report, "--modules", module, module)
+    if entry_point_groups and ("flytekit" in sys.modules or not defer_sdks):
+        _load_flytekit_serve_modules(report, seen)  # flytekit is imported anyway (--modules), or wanted now
+    elif entry_point_groups:
+        _announce_flytekit_serve_modules(registry, seen)
     _adapt(report, registry)
     _mark_empty(report, registry)
     return report
+
+
+def _load_flytekit_serve_modules(report: DiscoveryReport, seen: set[str]) -> None:
+    for module in FLYTEKIT_SERVE_MODULES:
+        if module not in seen and _exists(module):
+            seen.add(module)
+            _import(report, "flytekit", module, module)
+
+
+def _announce_flytekit_serve_modules(registry: Any, seen: set[str]) -> None:
+    """Serve flytekit's built-in connectors without importing flytekit (it loads on their first call)."""
+    from legacy.flytekit_lazy import SERVED, LazyFlytekitImplementation
+
+    for spec in SERVED:
+        if spec.module in seen or not spec.installed():
+            continue
+        seen.add(spec.module)
+        registry.add(LazyFlytekitImplementation(spec))
+        log.info("serving flytekit's %s; flytekit is imported on its first call", spec.name)
 
 
 def _exists(module: str) -> bool:

@@ -9,7 +9,6 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
@@ -18,6 +17,7 @@ from bridge.discovery import discover
 from bridge.logs import configure_logging
 from bridge.metrics import start_metrics, worker_port
 from bridge.runtime import run_until_stopped
+from bridge.saturation import BlockingPool
 from bridge.server import BridgeServer, ServerOptions, build_server
 from bridge.table import format_start_table, format_upstreams, routing_lines, served_rows
 from bridge.tls import TlsConfigError, channel_credentials, server_credentials
@@ -84,8 +84,8 @@ def make_hub(registry: Any) -> Any:
 def pin_to_one_cpu(index: int) -> int | None:
     """Confine this process to the ``index``-th CPU it may run on (round robin); return that CPU.
 
-    A worker confined to one CPU runs the thread-pool server under ``--server-mode auto`` (the faster
-    one on one core, see bridge.server). Returns None where CPU affinity is not available.
+    Each worker then keeps its core's caches to itself; it serves with ``grpc.aio`` like any other
+    (``--server-mode auto``, see bridge.server). Returns None where CPU affinity is not available.
     """
     try:
         cpus = sorted(os.sched_getaffinity(0))
@@ -188,9 +188,7 @@ async def _serve(
     hub = make_hub(registry)
     upstreams = await start_upstreams(registry, args, upstream_credentials)
     # Blocking connector methods run in the loop's default executor (asyncio.to_thread): --worker sizes it.
-    asyncio.get_running_loop().set_default_executor(
-        ThreadPoolExecutor(max_workers=args.worker, thread_name_prefix="bridge-blocking")
-    )
+    asyncio.get_running_loop().set_default_executor(BlockingPool(args.worker))
     options = ServerOptions(
         host=args.host,
         port=args.port,

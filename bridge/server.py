@@ -13,19 +13,26 @@ core's default would answer pings more often than every 5 minutes with a ``too_m
 GOAWAY, which kills a long GetTask. The life cycle (signals, grace, timeout) is in
 :mod:`bridge.runtime`.
 
-Which server (``ServerOptions.mode``), chosen by measurement (benchmarks/RESULTS.md):
+Which server (``ServerOptions.mode``); the figures are in docs/_incoming/serving.md:
 
-- ``threads``: a thread-pool ``grpc.server`` whose handlers run the connectors' coroutines on one
-  event loop (:class:`modern.face.LoopRunner`); on the :class:`modern.shared_loop.SharedLoop` that
-  ``flyte-bridge serve`` runs, a coroutine starts in the gRPC thread while the loop is idle, so a
-  call that never waits never leaves its thread. Confined to one core, the empty thread-pool server
-  answers 1.25-1.8x what the empty ``grpc.aio`` one does at 16-64 calls in flight, and the bridge in
-  this mode beat its own ``aio`` mode at 1-64 streams. ``threads`` bounds the calls served at once.
-- ``aio``: one ``grpc.aio`` server, as the SDKs run. Free to use several cores, the thread-pool
-  server loses: its threads hand the GIL to each other across cores, and the same bridge answered
-  0.5-0.85x what the aio one did (benchmarks/RESULTS.md, "Serving architecture").
-- ``auto`` (default): ``threads`` when the process may run on one CPU only (``taskset``, a
-  Kubernetes static-CPU-manager pod with one exclusive CPU), else ``aio``.
+- ``aio`` (what ``auto`` picks, always): one ``grpc.aio`` server, as the SDKs run. A call that waits on
+  its connector (a remote API, ``asyncio.sleep``) is a suspended coroutine on the loop and holds no
+  thread, so thousands of calls wait at once (1,024 calls of a connector whose ``get`` awaits 1 s: all in
+  flight together, on one core as on two).
+- ``threads``: a thread-pool ``grpc.server`` whose handlers run the connectors' coroutines on one event
+  loop (:class:`modern.face.LoopRunner`); on the :class:`modern.shared_loop.SharedLoop` that
+  ``flyte-bridge serve`` runs, a coroutine starts in the gRPC thread while the loop is idle, so a call
+  that never waits never leaves its thread. Confined to one core it answered trivial calls up to
+  1.25-1.8x faster than ``aio`` at 16-64 streams, but grpc's thread-pool server cannot answer a call from any
+  thread other than the one that received it, so a call holds its thread until the connector is done:
+  at most ``--threads`` calls are served at once and the rest queue (128 calls/s with a 1 s connector,
+  however many are sent). An opt-in for short calls only; :class:`bridge.call_pool.CallPool` warns when
+  in-flight calls near the cap.
+- ``auto`` (default): ``aio``. It used to pick ``threads`` when confined to one CPU, which capped a
+  pinned replica (and ``--workers N --pin-workers``) at 128 waiting calls.
+
+Blocking (non-async) connector methods run in ``--worker`` threads (:class:`bridge.saturation.BlockingPool`)
+in either mode; the loop, and every async connector, goes on meanwhile.
 """
 
 from __future__ import annotations
@@ -160,16 +167,12 @@ async def stop_server(server: Any, grace: float | None) -> None:
 
 
 def resolve_mode(mode: str) -> str:
-    """``aio`` or ``threads`` for ``mode`` (``auto``: threads only when confined to one CPU)."""
+    """``aio`` or ``threads`` for ``mode`` (``auto``: ``aio``, the one without a cap on calls in flight)."""
     if mode in ("aio", "threads"):
         return mode
     if mode != "auto":
         raise ValueError(f"unknown server mode {mode!r} (auto, aio, threads)")
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not Linux
-        cpus = os.cpu_count() or 2
-    return "threads" if cpus == 1 else "aio"
+    return "aio"
 
 
 MALLOC_ARENAS = 2

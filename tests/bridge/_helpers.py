@@ -75,16 +75,18 @@ def start_serve(
     wait: bool = True,
     credentials: grpc.ChannelCredentials | None = None,
     python: str | Path = sys.executable,
+    prefix: tuple[str, ...] = (),
 ) -> Served:
     """Start ``python -m bridge serve`` on 127.0.0.1 and wait until health says SERVING.
 
-    ``python`` is the interpreter (another venv's, e.g. ``tests.sdkenv``'s, serves under its packages).
+    ``python`` is the interpreter (another venv's, e.g. ``tests.sdkenv``'s, serves under its packages);
+    ``prefix`` goes before it (``("taskset", "-c", "0")`` confines the server to one CPU).
     """
     port = port or free_port()
     prometheus_port = prometheus_port or free_port()
     log_path = tmp / f"serve-{port}.log"
     argv = [
-        str(python), "-m", "bridge", "serve", "--host", "127.0.0.1", "--port", str(port),
+        *prefix, str(python), "-m", "bridge", "serve", "--host", "127.0.0.1", "--port", str(port),
         "--prometheus_port", str(prometheus_port), "--grace", "10", *extra,
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

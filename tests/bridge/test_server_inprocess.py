@@ -23,7 +23,7 @@ from translators import _gen
 pytestmark = pytest.mark.timeout(60)
 
 PHASE = _gen.v2_core_execution.TaskExecution
-# Both servers the bridge can run (bridge.server.resolve_mode picks one by CPU affinity), on the loop
+# Both servers the bridge can run (--server-mode aio, the default, and threads), on the loop
 # ``flyte-bridge serve`` runs (modern.shared_loop.SharedLoop: gRPC threads start coroutines in place),
 # and the thread-pool server on a plain asyncio loop (a library user's: every call hops to the loop).
 MODES = pytest.mark.parametrize("mode", ["aio", "threads", "threads-plain-loop"])
@@ -243,11 +243,12 @@ async def test_client_cancel_and_deadline_cancel_the_connector_coroutine(mode: s
     assert connector.cancelled == 2
 
 
-def test_auto_mode_follows_cpu_affinity(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auto_mode_is_aio_whatever_the_cpu_affinity(monkeypatch: pytest.MonkeyPatch) -> None:
     from bridge.server import resolve_mode
 
+    # Confined to one CPU too: the thread-pool server would cap calls in flight at --threads.
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {1})
-    assert resolve_mode("auto") == "threads"
+    assert resolve_mode("auto") == "aio"
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
     assert resolve_mode("auto") == "aio"
     assert resolve_mode("threads") == "threads" and resolve_mode("aio") == "aio"
