@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
-EXTRAS ?= test,flytekit,flyte,fsspec
+EXTRAS ?= test,flytekit,flyte,fsspec,plugins
 
 .PHONY: venv sdk-envs test test-full test-matrix serve bench bench-quick lint clean
 
