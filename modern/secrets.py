@@ -150,6 +150,7 @@ class SecretStore:
         for category, name, source in mappings:
             self.mappings[(category, name)] = source
         self._files: dict[str, _Cached] = {}
+        self._sources: dict[tuple[str | None, str], tuple[SecretSource, ...]] = {}  # mappings are fixed
         self._warned: set[str] = set()
         self._lock = threading.Lock()
 
@@ -180,6 +181,12 @@ class SecretStore:
 
     def sources(self, name: str, category: str | None = None) -> tuple[SecretSource, ...]:
         """Where ``name`` is looked up, in order: its mapping alone, else flytekit's env variable then file."""
+        found = self._sources.get((category, name))
+        if found is None:
+            found = self._sources[(category, name)] = self._where(name, category)
+        return found
+
+    def _where(self, name: str, category: str | None) -> tuple[SecretSource, ...]:
         mapped = self.mappings.get((category, name)) if category is not None else None
         if mapped is None:
             mapped = self.mappings.get((None, name))
