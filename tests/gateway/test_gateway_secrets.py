@@ -138,3 +138,32 @@ def _registry() -> ConnectorRegistry:
     registry = ConnectorRegistry()
     registry.register(CredsConnector())
     return registry
+
+
+@pytest.mark.parametrize(("prefix", "forward", "expected"), [
+    ("v2://", ("api_token",), [("api_token", "found")]),
+    ("v2://", ALL, [("*", "forwarded")]),
+    ("v1://", ALL, [("(--upstream-forward-secrets)", "caller only")]),
+    ("v2://", None, []),
+])
+def test_the_start_table_shows_what_each_upstream_is_forwarded(
+    tmp_path: Path, prefix: str, forward: tuple[str, ...] | None, expected: list[tuple[str, str]]
+) -> None:
+    from bridge.credentials import secret_rows
+    from bridge.table import format_secrets
+
+    async def body() -> None:
+        async with upstream_bridge(_registry()) as address:
+            resolver = _resolver(tmp_path, {} if forward is None else {_key(address): forward})
+            registry = ConnectorRegistry()
+            upstreams = Upstreams(registry, [prefix + address])
+            await upstreams.start()
+            try:
+                rows = secret_rows(registry, resolver)
+            finally:
+                await upstreams.close()
+            assert [(r[2], r[3]) for r in rows] == expected
+            assert all(r[1] == f"creds (v0) upstream:{address}" for r in rows)
+            assert TOKEN not in format_secrets(rows)
+
+    run(body())
