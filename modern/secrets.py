@@ -34,6 +34,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from modern.implementation import FLYTE_SDK, UPSTREAM
+
 log = logging.getLogger("modern.secrets")
 
 #: flytekit's ``SecretsConfig`` defaults and the environment variables that override them.
@@ -363,13 +365,13 @@ class SecretResolver:
 
     store: SecretStore = field(default_factory=SecretStore.from_environment)
     forward: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    _reported: set[tuple[str, str, str]] = field(default_factory=set, repr=False)
+    _reported: set[tuple[str, str, str]] = field(default_factory=set, init=False, repr=False)
 
     def names(self, impl: Any) -> tuple[str, ...]:
         """The names filled for calls to ``impl``: what it declares; for a v2 upstream, what the operator forwards."""
-        if getattr(impl, "source", None) == "upstream":
+        if getattr(impl, "source", None) == UPSTREAM:
             # A v1 upstream (flytekit family) has no connection field: never.
-            if getattr(impl, "family", None) != "flyte-sdk":
+            if getattr(impl, "family", None) != FLYTE_SDK:
                 return ()
             names = self.forward.get(getattr(impl, "key", ""), ())
             return tuple(self.store.names()) if names == ALL else names
@@ -418,11 +420,11 @@ class SecretResolver:
     def statuses(self, impl: Any) -> list[tuple[str, str, str]]:
         """(name, status, where) per name for ``impl``, for the start table; never a value."""
         category = getattr(impl, "category", ("", 0))[0] or None
-        if getattr(impl, "source", None) == "upstream":
+        if getattr(impl, "source", None) == UPSTREAM:
             names = self.forward.get(getattr(impl, "key", ""))
             if names is None:
                 return []
-            if getattr(impl, "family", None) != "flyte-sdk":
+            if getattr(impl, "family", None) != FLYTE_SDK:
                 return [("(--upstream-forward-secrets)", CALLER_ONLY, "v1 upstream: no connection field, nothing forwarded")]
             if names == ALL:
                 return [("*", "forwarded", ", ".join(self.store.names()) or "(the pod has none now)")]
