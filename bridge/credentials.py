@@ -19,6 +19,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from bridge.table import format_secrets
 from modern.implementation import upstream_key
 from modern.secrets import ALL, SecretResolver, SecretSource, SecretStore, parse_mapping, parse_mapping_lines
 
@@ -111,14 +112,12 @@ def configure_secrets(hub: Any, args: argparse.Namespace) -> SecretResolver:
     """Give ``hub`` the resolver of the ``serve`` flags; warn about forwarding to no ``--upstream``."""
     resolver = hub.secrets = resolver_from_args(args)
     for key in unknown_forward_targets(resolver, list(getattr(args, "upstream", []))):
-        log.warning("--upstream-forward-secrets %s names no --upstream: nothing is forwarded there", key)
+        log.warning("--upstream-forward-secrets %s names no --upstream: nothing is forwarded there", key.partition(":")[2])
     return resolver
 
 
 def secrets_section(registry: Any, resolver: SecretResolver | None) -> str:
     """The start table's "Secrets" section (names and places, never a value)."""
-    from bridge.table import format_secrets
-
     return format_secrets(secret_rows(registry, resolver) if resolver is not None else [])
 
 
