@@ -101,6 +101,7 @@ def _add_serve_flags(p: argparse.ArgumentParser) -> None:
                     help="CA bundle (PEM) for upstream certificates; any --upstream-tls-* flag turns TLS on.")
     gw.add_argument("--upstream-tls-cert", type=Path, default=None, help="Client certificate (PEM) for mutual TLS.")
     gw.add_argument("--upstream-tls-key", type=Path, default=None, help="Client private key (PEM) for mutual TLS.")
+    _add_credential_flags(p)
     # Set by the --workers supervisor for its children only.
     p.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
 
@@ -109,6 +110,12 @@ def _version() -> str:
     import bridge
 
     return str(bridge.__version__)
+
+
+def _add_credential_flags(p: argparse.ArgumentParser) -> None:
+    from bridge.credentials import add_secret_flags
+
+    add_secret_flags(p)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,6 +13,7 @@ from typing import Any
 
 import grpc
 
+from bridge.credentials import configure_secrets, secrets_section
 from bridge.discovery import discover
 from bridge.logs import configure_logging
 from bridge.metrics import start_metrics, worker_port
@@ -186,6 +187,7 @@ async def _serve(
     for category, source in args.prefer:
         registry.prefer(category, source)
     hub = make_hub(registry)
+    secrets = configure_secrets(hub, args)  # --secret, --secrets-file, --upstream-forward-secrets
     upstreams = await start_upstreams(registry, args, upstream_credentials)
     # Blocking connector methods run in the loop's default executor (asyncio.to_thread): --worker sizes it.
     asyncio.get_running_loop().set_default_executor(BlockingPool(args.worker))
@@ -213,6 +215,7 @@ async def _serve(
                 table = format_start_table(served_rows(registry), report, routing_lines(registry))
                 if upstreams is not None:
                     table += "\n" + format_upstreams(upstreams.statuses())
+                table += "\n" + secrets_section(registry, secrets)
                 if args.log_format == "json":
                     log.info("%s", table)
                 else:

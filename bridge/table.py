@@ -153,3 +153,19 @@ def format_upstreams(statuses: Sequence[Any]) -> str:
     """
     rows = [(u.address, u.generation, u.state, u.detail) for u in statuses]
     return "\n".join(["Upstreams:", *_grid(("upstream", "generation", "state", "serves / last error"), rows)])
+
+
+def format_secrets(rows: Sequence[Sequence[str]]) -> str:
+    """The "Secrets" section: per connector the credentials it declares and whether the pod has each.
+
+    ``found`` (and where), ``missing`` (a caller's connection can still carry it; a v1 caller's cannot)
+    or ``caller only``. Names and places only, never a value.
+
+    Args:
+        rows: (connector, category and implementation, secret name, status, where) from
+            ``bridge.credentials.secret_rows``.
+    """
+    if not rows:
+        return "Secrets: no served connector declares any"
+    return "\n".join(["Secrets (filled per call when the caller does not send them):",
+                      *_grid(("connector", "task category", "secret", "status", "where"), rows)])

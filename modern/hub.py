@@ -30,6 +30,7 @@ from modern.implementation import Implementation
 from modern.metadata import AgentGroup, AgentView
 from modern.metrics import RequestMetrics, request_metrics
 from modern.registry import ConnectorRegistry, default_registry
+from modern.secrets import SecretResolver
 from translators._gen import v2
 
 _UNREGISTERED = "<unregistered>"  # label for unknown task types: keeps metric cardinality bounded
@@ -44,6 +45,8 @@ class Hub:
         metrics: Where to count requests; default the process-wide collectors, False for none.
         poll_initial: First wait between GetTask polls when ExecuteTaskSync emulates a sync call.
         poll_max: Longest wait between those polls.
+        secrets: Fills the credentials a connector declares and the caller did not send
+            (``modern.secrets``); default the pod store flytekit's conventions name, False for none.
     """
 
     def __init__(
@@ -54,6 +57,7 @@ class Hub:
         metrics: RequestMetrics | bool | None = None,
         poll_initial: float = 0.05,
         poll_max: float = 1.0,
+        secrets: SecretResolver | bool | None = None,
     ) -> None:
         self.registry = registry if registry is not None else default_registry()
         self.max_sync_resource_bytes = max_sync_resource_bytes
@@ -62,6 +66,9 @@ class Hub:
         )
         self.poll_initial = poll_initial
         self.poll_max = poll_max
+        self.secrets: SecretResolver | None = (
+            None if secrets is False else secrets if isinstance(secrets, SecretResolver) else SecretResolver()
+        )
         self.draining = False
         self.agents = AgentView(self.registry)
         self._cleanup: set[asyncio.Task[Any]] = set()
@@ -96,6 +103,10 @@ class Hub:
         impls = self.registry.implementations(t.type, t.task_type_version)
         return routing.for_create(impls, t, caller, self.registry.preferred(t.type)), len(impls) > 1
 
+    def _with_secrets(self, request: Any, impl: Implementation) -> Any:
+        """``request`` with the pod's values for the credentials ``impl`` declares and the caller lacks."""
+        return request if self.secrets is None else self.secrets.fill(request, impl)
+
     def _for_handle(self, request: Any, caller: str) -> tuple[Implementation, Any]:
         """The implementation that created the task, and the request as that implementation wrote it."""
         cat = request.task_category
@@ -124,6 +135,7 @@ class Hub:
             impl, tagged = self._for_create(request, caller)
             call.label = request.template.type
             self._count_input_bytes(call.label, request)
+            request = self._with_secrets(request, impl)
             if impl.is_sync:
                 meta = envelope.pack(await impl.execute_sync(request, timeout), self.max_sync_resource_bytes)
             else:
@@ -140,7 +152,7 @@ class Hub:
             if impl.is_sync:
                 resource = envelope.unpack(request.resource_meta)
             else:
-                resource = await impl.get_task(request, timeout)
+                resource = await impl.get_task(self._with_secrets(request, impl), timeout)
         return v2.GetTaskResponse(resource=resource)
 
     async def delete_task(
@@ -153,7 +165,7 @@ class Hub:
             if impl.is_sync:
                 envelope.unpack(request.resource_meta)  # still reject garbage
             else:
-                await impl.delete_task(request, timeout)
+                await impl.delete_task(self._with_secrets(request, impl), timeout)
         return v2.DeleteTaskResponse()
 
     async def get_task_metrics(
@@ -213,6 +225,7 @@ class Hub:
             impl, _ = self._for_create(request, caller)
             call.label = request.template.type
             self._count_input_bytes(call.label, request)
+            request = self._with_secrets(request, impl)
             if impl.is_sync:
                 resource = await impl.execute_sync(request, timeout)
             else:

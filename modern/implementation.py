@@ -57,6 +57,8 @@ class Implementation:
         name: The connector's display name (``Agent``/``Connector`` name).
         category: The (task type name, version) it serves.
         is_sync: Whether it finishes a task within one call (``execute_sync``).
+        secret_names: The credentials its connector takes as keywords (``modern.secrets``): the hub
+            fills those the caller's ``connection`` lacks from the pod's secret store.
     """
 
     source: str = BRIDGE
@@ -66,6 +68,7 @@ class Implementation:
     name: str = ""
     category: tuple[str, int] = ("", 0)
     is_sync: bool = False
+    secret_names: tuple[str, ...] = ()
 
     def accepts_meta(self, data: bytes) -> bool:
         """Whether a ``resource_meta`` written without a routing tag looks like one of this implementation's.

@@ -17,7 +17,8 @@ from modern._invoke import OwnTimeout, connector_failure, invoke, select_kwargs,
 from modern._values import as_v2_response, connection_kwargs, decode_inputs, resource_to_proto, secret_values
 from modern.entry import ConnectorEntry
 from modern.errors import BridgeError, DeadlineError, InvalidRequestError
-from modern.implementation import BRIDGE, Implementation
+from modern.implementation import BRIDGE, FLYTEKIT, Implementation
+from modern.secrets import declared_secrets
 from translators._gen import v2
 
 
@@ -43,6 +44,8 @@ class LocalImplementation(Implementation):
         self.name = entry.name
         self.category = entry.category
         self.is_sync = entry.is_sync
+        # flytekit connectors read their pod themselves (get_connector_secret): nothing to fill.
+        self.secret_names = () if self.source == FLYTEKIT else declared_secrets(wrapped)
 
     @property
     def connector(self) -> Any:

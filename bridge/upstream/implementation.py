@@ -16,7 +16,9 @@ from typing import Any
 import translators as tr
 from bridge.upstream.client import UpstreamClient
 from bridge.upstream.dialect import EXECUTE_TASK_SYNC, Dialect, without_connection
+from modern.errors import BridgeError
 from modern.implementation import UPSTREAM, Implementation
+from modern.secrets import scrub_error
 from translators._gen import v1, v2
 
 
@@ -56,7 +58,10 @@ class UpstreamImplementation(Implementation):
 
     async def _unary(self, method: str, request: Any, answer_cls: Any, timeout: float | None) -> Any:
         send = self.client.read if method in _READS else self.client.unary
-        data = await send(self._paths[method], self.dialect.request(request), timeout)
+        try:
+            data = await send(self._paths[method], self.dialect.request(request), timeout)
+        except BridgeError as exc:  # an upstream echoing a secret of the connection it was sent
+            raise scrub_error(exc, request) from None
         return self.dialect.answer(answer_cls, data)
 
     async def execute_sync(self, request: v2.CreateTaskRequest, timeout: float | None) -> v2.Resource:
