@@ -12,6 +12,11 @@ a short timeout:
 - it has never answered (down since the bridge started): the registry counts it as *pending*, so a
   call for an unknown category is UNAVAILABLE rather than NOT_FOUND until it answers.
 
+Calls tell first, so they move the state too (``UpstreamClient.observer``): a call that fails for want
+of a connection marks its upstream down at once, and a call it answers marks it up again (and asks it
+for its connectors at once, so the registry catches up). The refresh stays the signal while no calls
+come. Neither removes a category from the listing: only the upstream's own answer does.
+
 ``flyte_bridge_upstream_up{upstream}`` (``bridge.metrics``) and the start table show each one's state.
 Everything runs on the serving loop, where the channels live.
 """
@@ -19,6 +24,7 @@ Everything runs on the serving loop, where the channels live.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -135,12 +141,14 @@ class Upstreams:
         self.probe_timeout = probe_timeout
         self.channel_options = tuple(channel_options)
         self._task: asyncio.Task[None] | None = None
+        self._catching_up: set[asyncio.Task[None]] = set()  # refreshes a call's success asked for
         self._gauge = upstream_up_gauge()
 
     async def start(self) -> None:
         """Open the channels, ask every upstream once, then refresh in the background (on this loop)."""
         for u in self.upstreams:
             u.client = UpstreamClient(u.target, self.credentials, self.channel_options)
+            u.client.observer = functools.partial(self._observed, u)
             self.registry.expect(u.key)
             self._gauge.labels(upstream=u.target).set(0)
         await self.refresh()
@@ -148,10 +156,11 @@ class Upstreams:
 
     async def close(self) -> None:
         """Stop refreshing and close the channels."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        tasks = [t for t in (self._task, *self._catching_up) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._task = None
         for u in self.upstreams:
             if u.client is not None:
                 await u.client.close()
@@ -174,7 +183,8 @@ class Upstreams:
         for generation in u.generations():
             d = DIALECTS[generation]
             try:
-                data = await u.client.unary(d.path(d.list_method, d.metadata_service), b"", self.probe_timeout)
+                path = d.path(d.list_method, d.metadata_service)
+                data = await u.client.unary(path, b"", self.probe_timeout, observe=False)
             except StatusError as exc:
                 if exc.code != grpc.StatusCode.UNIMPLEMENTED:
                     raise
@@ -207,6 +217,25 @@ class Upstreams:
         self._sync(u, d, listed)
         self.registry.expect(u.key, pending=False)
         self._gauge.labels(upstream=u.target).set(1)
+
+    def _observed(self, u: Upstream, answered: bool, details: str) -> None:
+        """A call to ``u`` was answered (``answered``) or failed for want of a connection (``details``).
+
+        Runs on the serving loop after the call (``UpstreamClient.observer``); a no-op unless the state
+        changes, so it costs a comparison per call.
+        """
+        if answered == u.up or not u.answered:  # never listed yet: the refresh decides (generation, categories)
+            return
+        if answered:
+            log.info("upstream %s answers calls again", u.target)
+            u.up, u.error = True, ""
+            task = asyncio.get_running_loop().create_task(self._refresh(u))  # catch up with what it serves now
+            self._catching_up.add(task)
+            task.add_done_callback(self._catching_up.discard)
+        else:
+            log.warning("upstream %s is down: %s", u.target, details)
+            u.up, u.error = False, details
+        self._gauge.labels(upstream=u.target).set(1 if answered else 0)
 
     def _sync(self, u: Upstream, d: Dialect, listed: list[Listed]) -> None:
         """Make the registry hold exactly what ``u`` lists (changing nothing that did not change)."""
