@@ -33,7 +33,11 @@ from modern.errors import BridgeError, StatusError, UnavailableError
 from modern.implementation import upstream_key
 from modern.shared_loop import lent_here
 
-MAX_RECONNECT_BACKOFF_MS = 5000
+#: gRPC's reconnect backoff to a lost upstream: first retry after 250 ms, then growing to at most 2 s
+#: (gRPC's own: 1 s growing to 2 min). An upstream back from a restart is used again within ~2 s, and
+#: one that flaps is not shut out for longer than it is up. (A connect attempt to a down host is cheap.)
+INITIAL_RECONNECT_BACKOFF_MS = 250
+MAX_RECONNECT_BACKOFF_MS = 2000
 
 #: Address prefixes that name the upstream's generation (and skip detection).
 GENERATION_PREFIXES = {"v1://": "v1", "v2://": "v2"}
@@ -121,10 +125,14 @@ def call_error(target: str, exc: grpc.aio.AioRpcError | grpc.RpcError) -> Bridge
     return StatusError(UPSTREAM_CODES.get(code, grpc.StatusCode.INTERNAL), f"upstream {target} ({code.name}): {details}")
 
 
+#: gRPC core's connectivity numbers (``grpc.ChannelConnectivity`` values' first element).
+_CORE_STATES = {state.value[0]: state for state in grpc.ChannelConnectivity}
+
 #: Every upstream channel's options unless given: a restarted upstream is reconnected to within seconds
 #: (not after gRPC's default 2-minute backoff); large status details are read (``UPSTREAM_METADATA_BYTES``,
 #: soft and hard limit); answers as large as the bridge's own default message limit are received.
 CHANNEL_DEFAULTS: tuple[tuple[str, Any], ...] = (
+    ("grpc.initial_reconnect_backoff_ms", INITIAL_RECONNECT_BACKOFF_MS),
     ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
     ("grpc.max_metadata_size", UPSTREAM_METADATA_BYTES),
     ("grpc.absolute_max_metadata_size", UPSTREAM_METADATA_BYTES),
@@ -172,24 +180,36 @@ class UpstreamClient:
             found = self._methods[path] = getattr(self.channel, kind)(path)
         return found
 
-    def error(self, exc: grpc.aio.AioRpcError | grpc.RpcError, observe: bool = True) -> BridgeError:
+    def error(self, exc: grpc.aio.AioRpcError | grpc.RpcError, observe: bool = True, blocking: bool = False) -> BridgeError:
         """``call_error`` for this upstream; a transport failure is reported to ``observer`` (down)."""
         err = call_error(self.target, exc)
-        if observe and self.observer is not None and self.transport_failed(exc):
+        if observe and self.observer is not None and self.transport_failed(exc, blocking):
             self.observer(False, err.details)
         return err
 
-    def transport_failed(self, exc: grpc.aio.AioRpcError | grpc.RpcError) -> bool:
+    def transport_failed(self, exc: grpc.aio.AioRpcError | grpc.RpcError, blocking: bool = False) -> bool:
         """Whether a failed call failed for want of a connection, not with a status the upstream sent.
 
         gRPC gives both the same code (UNAVAILABLE: "failed to connect", "Socket closed", or the
-        upstream's own, e.g. a bridge whose own upstream is down). The channel tells them apart: it is
-        READY after an answer, not after a refused or lost connection. (A blocking read's channel is the
-        other one; the ``grpc.aio`` channel to the same upstream notices a dead upstream at the same time.)
+        upstream's own, e.g. a bridge whose own upstream is down). The call's channel tells them apart:
+        it is READY after an answer, not after a refused or lost connection.
         """
         if exc.code() != grpc.StatusCode.UNAVAILABLE:  # type: ignore[union-attr]
             return False
-        return self.channel.get_state(try_to_connect=False) != grpc.ChannelConnectivity.READY
+        return self._state(blocking) != grpc.ChannelConnectivity.READY
+
+    def _state(self, blocking: bool) -> grpc.ChannelConnectivity:
+        """The connectivity of the ``grpc.aio`` channel, or of the blocking reads' one (``blocking``).
+
+        The blocking ``grpc.Channel`` tells its state only to subscribers; its core channel answers at
+        once (the call ``grpc.Channel.subscribe`` polls with). Without it, the other channel to the same
+        upstream stands in.
+        """
+        core = getattr(self._sync_channel, "_channel", None) if blocking else None
+        check = getattr(core, "check_connectivity_state", None)
+        if check is None:
+            return self.channel.get_state(try_to_connect=False)
+        return _CORE_STATES.get(check(False), grpc.ChannelConnectivity.IDLE)
 
     def _answered(self) -> None:
         if self.observer is not None:
@@ -214,16 +234,20 @@ class UpstreamClient:
         try:  # the error and the observer run after the baton is back: on the loop, as every other call's
             answer = loop.unlocked(lambda: self._blocking_call(path, data, timeout))  # type: ignore[arg-type]
         except grpc.RpcError as exc:
-            raise self.error(exc) from None
+            raise self.error(exc, blocking=True) from None
         self._answered()
         return answer
 
-    async def unary(self, path: str, data: bytes, timeout: float | None, *, observe: bool = True) -> bytes:
+    async def unary(
+        self, path: str, data: bytes, timeout: float | None, *, observe: bool = True, wait_for_ready: bool = False
+    ) -> bytes:
         """One unary call; the upstream call is cancelled when this coroutine is.
 
-        ``observe=False``: not reported to ``observer`` (the manager's own metadata probes).
+        ``observe=False``: not reported to ``observer``; ``wait_for_ready``: a channel between reconnect
+        attempts waits for the next one within ``timeout`` instead of failing at once (both: the
+        manager's own metadata probes).
         """
-        call = self._method(path, "unary_unary")(data, timeout=timeout)
+        call = self._method(path, "unary_unary")(data, timeout=timeout, wait_for_ready=wait_for_ready or None)
         try:
             answer = await call
         except asyncio.CancelledError:

@@ -84,6 +84,7 @@ class Upstream:
     up: bool = False
     answered: bool = False
     error: str = "not asked yet"
+    calls: int = 0  # calls whose outcome said up or down (``Upstreams._observed``)
     impls: dict[tuple[str, int], UpstreamImplementation] = field(default_factory=dict)
 
     @property
@@ -184,7 +185,9 @@ class Upstreams:
             d = DIALECTS[generation]
             try:
                 path = d.path(d.list_method, d.metadata_service)
-                data = await u.client.unary(path, b"", self.probe_timeout, observe=False)
+                # An upstream that answered before may be back while its channel waits out a reconnect
+                # backoff (after a call's own channel reconnected): the probe waits for a real attempt.
+                data = await u.client.unary(path, b"", self.probe_timeout, observe=False, wait_for_ready=u.answered)
             except StatusError as exc:
                 if exc.code != grpc.StatusCode.UNIMPLEMENTED:
                     raise
@@ -203,12 +206,18 @@ class Upstreams:
         )
 
     async def _refresh(self, u: Upstream) -> None:
+        calls_before = u.calls
         try:
             d, listed = await self._list(u)
         except BridgeError as exc:
-            if u.up or u.error != exc.details:
-                log.warning("upstream %s is down: %s", u.target, exc.details)
-            u.up, u.error = False, exc.details
+            if u.calls != calls_before and u.up:  # a call it answered meanwhile is the newer evidence
+                return
+            details = exc.details
+            if exc.code == grpc.StatusCode.DEADLINE_EXCEEDED:
+                details = f"upstream {u.target} is unavailable: no answer to its metadata call within {self.probe_timeout:g} s"
+            if u.up or u.error != details:
+                log.warning("upstream %s is down: %s", u.target, details)
+            u.up, u.error = False, details
             self._gauge.labels(upstream=u.target).set(0)
             return
         if not u.up:
@@ -224,6 +233,7 @@ class Upstreams:
         Runs on the serving loop after the call (``UpstreamClient.observer``); a no-op unless the state
         changes, so it costs a comparison per call.
         """
+        u.calls += 1
         if answered == u.up or not u.answered:  # never listed yet: the refresh decides (generation, categories)
             return
         if answered:
