@@ -87,8 +87,12 @@ def clean_details(text: str) -> str:
     return " ".join(_TRACEBACK.sub("", text).split())
 
 
-def _too_large(target: str, code: grpc.StatusCode, details: str) -> BridgeError | None:
-    """The bridge's error when its channel refused the upstream's answer for its size, else None."""
+def _too_large(target: str, code: grpc.StatusCode, details: str, receive_limit: int) -> BridgeError | None:
+    """The bridge's error when its channel refused the upstream's answer for its size, else None.
+
+    An upstream that refuses the bridge's *request* as too large says the same words with its own limit
+    (``... (N vs. ITS_LIMIT)``): that is the upstream's RESOURCE_EXHAUSTED, mapped as the others.
+    """
     if code != grpc.StatusCode.RESOURCE_EXHAUSTED:
         return None
     if _METADATA_TOO_LARGE in details:
@@ -97,7 +101,7 @@ def _too_large(target: str, code: grpc.StatusCode, details: str) -> BridgeError 
             f"upstream {target} answered with status details or headers larger than the bridge reads "
             f"({UPSTREAM_METADATA_BYTES} bytes), so its status and message are lost; see its log ({details})",
         )
-    if _MESSAGE_TOO_LARGE in details:
+    if _MESSAGE_TOO_LARGE in details and details.rstrip().endswith(f"vs. {receive_limit})"):
         return StatusError(
             grpc.StatusCode.INTERNAL,
             f"upstream {target} answered a message larger than the bridge accepts (--max-message-bytes): {details}",
@@ -105,16 +109,19 @@ def _too_large(target: str, code: grpc.StatusCode, details: str) -> BridgeError 
     return None
 
 
-def call_error(target: str, exc: grpc.aio.AioRpcError | grpc.RpcError) -> BridgeError:
+def call_error(
+    target: str, exc: grpc.aio.AioRpcError | grpc.RpcError, receive_limit: int = DEFAULT_MAX_MESSAGE_BYTES
+) -> BridgeError:
     """The bridge's error for an upstream's failed call: its code (mapped into the bridge's contract),
     its details cleaned and bounded as a local connector's error is, naming the upstream.
 
     A traceback in the details (flytekit sends one) is cut down to its exception line, and the message
-    made one line: the bridge sends no tracebacks, its own or an upstream's.
+    made one line: the bridge sends no tracebacks, its own or an upstream's. ``receive_limit``: the
+    bridge's channel's (an answer over it is refused by the bridge, not by the upstream).
     """
     code = exc.code()  # type: ignore[union-attr]
     raw = exc.details() or code.name  # type: ignore[union-attr]
-    too_large = _too_large(target, code, raw)
+    too_large = _too_large(target, code, raw, receive_limit)
     if too_large is not None:
         return too_large
     details = clean_details(raw)
@@ -164,7 +171,9 @@ class UpstreamClient:
     ) -> None:
         self.target = target
         self.key = upstream_key(target)
-        opts = list({**dict(CHANNEL_DEFAULTS), **dict(options)}.items())
+        chosen = {**dict(CHANNEL_DEFAULTS), **dict(options)}
+        self.receive_limit = int(chosen["grpc.max_receive_message_length"])
+        opts = list(chosen.items())
         self.channel = _open(grpc.aio, target, credentials, opts)
         self._open_sync = functools.partial(_open, grpc, target, credentials, opts)
         self._sync_channel: grpc.Channel | None = None  # made on the first blocking read
@@ -182,7 +191,7 @@ class UpstreamClient:
 
     def error(self, exc: grpc.aio.AioRpcError | grpc.RpcError, observe: bool = True, blocking: bool = False) -> BridgeError:
         """``call_error`` for this upstream; a transport failure is reported to ``observer`` (down)."""
-        err = call_error(self.target, exc)
+        err = call_error(self.target, exc, self.receive_limit)
         if observe and self.observer is not None and self.transport_failed(exc, blocking):
             self.observer(False, err.details)
         return err

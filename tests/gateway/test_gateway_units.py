@@ -102,6 +102,10 @@ def test_answers_too_large_for_the_bridge_say_what_was_too_large() -> None:
     msg = "Received message larger than max (20971620 vs. 16777216)"
     err = call_error("up:1", _Rpc(grpc.StatusCode.RESOURCE_EXHAUSTED, msg))
     assert err.code == grpc.StatusCode.INTERNAL and "--max-message-bytes" in err.details and "20971620" in err.details
+    # The same words with the upstream's own limit: it refused the bridge's request (its RESOURCE_EXHAUSTED).
+    err = call_error("up:1", _Rpc(grpc.StatusCode.RESOURCE_EXHAUSTED, "Received message larger than max (5000000 vs. 4194304)"))
+    assert err.code == grpc.StatusCode.INTERNAL and "--max-message-bytes" not in err.details
+    assert err.details == "upstream up:1 (RESOURCE_EXHAUSTED): Received message larger than max (5000000 vs. 4194304)"
 
 
 def test_channel_credentials_flags(tmp_path: Path) -> None:
