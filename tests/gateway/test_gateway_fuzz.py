@@ -54,6 +54,9 @@ INTERFACES = {  # what each upstream connector declares (the fuzz then sends som
 #: them as keyword arguments next to its own).
 COLLIDING_KEYS = ("task_template", "inputs", "output_prefix", "resource_meta", "task_execution_metadata", "token")
 
+#: v1 ``ExecuteTaskSync`` on an async category is the hub's create-then-get until terminal: the old agent's
+#: task with ``x == 0`` never is, so such a call ends at its deadline (DEADLINE_EXCEEDED, as documented).
+SYNC_DEADLINE = 2.0
 _ASYNC = {"v1": "/flyteidl.service.AsyncAgentService", "v2": "/flyteidl2.connector.AsyncConnectorService"}
 _SYNC = "/flyteidl.service.SyncAgentService/ExecuteTaskSync"
 
@@ -193,7 +196,7 @@ def _send(gw: Gateway, gen: str, method: str, req: Any) -> tuple[SC, str]:
         if _v1(req) is None:
             return _send(gw, "v2", "CreateTask", req)
         parts = [p.SerializeToString() for p in tr.create_task_request_to_execute_task_sync_v1(without_connection(req))]
-        result = raw_call(channel, _SYNC, "stream_stream", parts, timeout=30)
+        result = raw_call(channel, _SYNC, "stream_stream", parts, timeout=SYNC_DEADLINE)
     else:
         data = (req if gen == "v2" else _v1(req)).SerializeToString()
         kind = "unary_stream" if method == "GetTaskLogs" else "unary"
@@ -203,7 +206,8 @@ def _send(gw: Gateway, gen: str, method: str, req: Any) -> tuple[SC, str]:
 
 def _check(gw: Gateway, gen: str, method: str, req: Any) -> None:
     code, details = _send(gw, gen, method, req)
-    assert code in ALLOWED, f"{gen} {method}: {code} {details[:300]}"
+    allowed = ALLOWED | ({SC.DEADLINE_EXCEEDED} if method == "ExecuteTaskSync" else set())
+    assert code in allowed, f"{gen} {method}: {code} {details[:300]}"
     assert_bounded(details)
     if "upstream " in details:  # an upstream's words, cleaned as a local connector's error
         assert "\n" not in details, details[:300]
