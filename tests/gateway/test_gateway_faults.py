@@ -6,7 +6,6 @@ stream, answers larger than the caller's or the bridge's limit, one that flaps; 
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from typing import Any
 
@@ -16,6 +15,7 @@ from prometheus_client import REGISTRY
 
 from modern.errors import MAX_DETAILS
 from tests._servers import run
+from tests.conftest import FULL
 from tests.gateway._faults import FaultUpstream, ResetProxy
 from tests.gateway._upstreams import gateway, wait_for
 from tests.modern._connectors import JobConnector, Phase, create_request, registry_with, template
@@ -23,7 +23,6 @@ from tests.modern._gen_client import GENERATIONS, GenClient
 from translators._gen import v2, v2_grpc
 
 pytestmark = pytest.mark.timeout(180)
-FULL = bool(os.environ.get("FULL"))
 MiB = 1024 * 1024
 
 

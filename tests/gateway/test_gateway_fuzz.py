@@ -7,7 +7,7 @@ arguments), sent to a bridge in front of both upstream kinds the tests start: fl
 Every answer is OK or a code of the gateway's table (docs/_incoming/gateway.md), its details bounded,
 one line and free of tracebacks when an upstream wrote them; both upstreams and the bridge stay
 healthy. The random-bytes fuzz of the in-process path is ``tests/reliability/test_bad_input.py``.
-Examples: 60 per test by default, 1000 with FULL=1 (``tests/conftest.py`` profiles).
+Examples: 300 by default, 3000 with FULL=1 (more than the suite's ``tests/conftest.py`` profiles: each is one call).
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ from typing import Any
 
 import grpc
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import translators as tr
 from translators.errors import TranslationError
 from bridge.upstream import Upstreams
 from bridge.upstream.dialect import without_connection
+from tests.conftest import FULL
 from tests.gateway._huge_error import HUGE_ERROR_TYPE
 from tests.gateway._upstreams import LIST_METHOD, SdkServer
 from tests.interop._sdk_connectors import SDK_TYPE
@@ -255,6 +256,7 @@ def test_corpus_every_class_on_both_upstreams(gw: Gateway) -> None:
     _healthy(gw)
 
 
+@settings(max_examples=3000 if FULL else 300)  # ~10 s by default, ~1.5 min with FULL=1 (2 cores)
 @given(data=st.data())
 def test_hypothesis_structured_bad_requests(gw: Gateway, data: st.DataObject) -> None:
     gen, method, req = data.draw(_calls(gw.metas))
