@@ -101,7 +101,7 @@ def _too_large(target: str, code: grpc.StatusCode, details: str, receive_limit: 
             f"upstream {target} answered with status details or headers larger than the bridge reads "
             f"({UPSTREAM_METADATA_BYTES} bytes), so its status and message are lost; see its log ({details})",
         )
-    if _MESSAGE_TOO_LARGE in details and details.rstrip().endswith(f"vs. {receive_limit})"):
+    if _MESSAGE_TOO_LARGE in details and f"vs. {receive_limit})" in details:
         return StatusError(
             grpc.StatusCode.INTERNAL,
             f"upstream {target} answered a message larger than the bridge accepts (--max-message-bytes): {details}",

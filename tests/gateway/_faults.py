@@ -3,14 +3,12 @@
 ``FaultUpstream`` is a Flyte 2 connector server (``grpc.aio``, generic handlers, raw bytes) that lists
 one connector with the categories below and misbehaves according to the category a call names:
 
-=============  ===========================================================================================
-``ok``         answers at once (GetTask SUCCEEDED, logs: two pages)
-``hang``       accepts the call and never answers; counts the calls gRPC cancelled (``cancelled``)
-``slow``       answers after ``slow_seconds``
-``big``        GetTask answers a Resource whose message has ``int(resource_meta)`` characters
-``huge_status`` fails INTERNAL with ``int(resource_meta)`` characters of status details
-``reset``      GetTaskLogs sends one page, then its connection is reset (through ``ResetProxy``)
-=============  ===========================================================================================
+- ``ok``: answers at once (GetTask SUCCEEDED, logs: two pages);
+- ``hang``: accepts the call and never answers; counts the calls gRPC cancelled (``cancelled``);
+- ``slow``: answers after ``slow_seconds``;
+- ``big``: GetTask answers a Resource whose message has ``int(resource_meta)`` characters;
+- ``huge_status``: fails INTERNAL with ``int(resource_meta)`` characters of status details;
+- ``reset``: GetTaskLogs sends one page, then calls ``on_logs_page`` (the test resets the connection).
 
 ``ResetProxy`` is a TCP proxy in front of it whose ``reset()`` ends every connection with a TCP RST, as a
 crashed pod or a dropped NAT entry does. ``FaultUpstream.restart_every`` makes it flap: stopped and

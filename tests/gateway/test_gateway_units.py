@@ -99,7 +99,7 @@ def test_answers_too_large_for_the_bridge_say_what_was_too_large() -> None:
     err = call_error("up:1", _Rpc(grpc.StatusCode.RESOURCE_EXHAUSTED, meta))
     assert err.code == grpc.StatusCode.INTERNAL and "larger than the bridge reads" in err.details
     assert "status details" in err.details and "2000200" in err.details and "up:1" in err.details
-    msg = "Received message larger than max (20971620 vs. 16777216)"
+    msg = "Stream removed (CLIENT: Received message larger than max (20971620 vs. 16777216))"  # gRPC 1.85's words
     err = call_error("up:1", _Rpc(grpc.StatusCode.RESOURCE_EXHAUSTED, msg))
     assert err.code == grpc.StatusCode.INTERNAL and "--max-message-bytes" in err.details and "20971620" in err.details
     # The same words with the upstream's own limit: it refused the bridge's request (its RESOURCE_EXHAUSTED).
