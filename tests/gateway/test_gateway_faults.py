@@ -47,6 +47,15 @@ async def _true(value: bool) -> bool:
     return value
 
 
+async def _stopping(body: Any, *servers: Any) -> None:
+    """Await ``body``, then stop ``servers`` however it ended (a failed test leaves no server running)."""
+    try:
+        await body
+    finally:
+        for server in servers:
+            await server.stop()
+
+
 async def _code(call: Any) -> grpc.StatusCode:
     try:
         await call
@@ -87,7 +96,7 @@ def test_hanging_upstream_ends_at_the_callers_deadline_upstream_too() -> None:
             await wait_for(lambda: _true(fault.cancelled.get("hang", 0) == len(hanging) + 1), timeout=10)
         await fault.stop()
 
-    run(body(), timeout=60)
+    run(_stopping(body(), fault), timeout=60)
 
 
 def test_slow_upstream_under_load_leaves_other_upstreams_and_local_connectors_fast() -> None:
@@ -116,7 +125,7 @@ def test_slow_upstream_under_load_leaves_other_upstreams_and_local_connectors_fa
         await slow.stop()
         await other.stop()
 
-    run(body(), timeout=60)
+    run(_stopping(body(), slow, other), timeout=60)
 
 
 def test_connection_reset_in_the_middle_of_get_task_logs() -> None:
@@ -149,7 +158,7 @@ def test_connection_reset_in_the_middle_of_get_task_logs() -> None:
         await proxy.stop()
         await fault.stop()
 
-    run(body(), timeout=90)
+    run(_stopping(body(), fault), timeout=90)
 
 
 def test_answers_larger_than_a_limit_end_in_a_clear_error() -> None:
@@ -191,7 +200,7 @@ def test_answers_larger_than_a_limit_end_in_a_clear_error() -> None:
             assert upstream_up(fault.address) == 1.0
         await fault.stop()
 
-    run(body(), timeout=90)
+    run(_stopping(body(), fault), timeout=90)
 
 
 def test_upstream_up_follows_the_calls_not_the_poll() -> None:
@@ -213,7 +222,7 @@ def test_upstream_up_follows_the_calls_not_the_poll() -> None:
             assert ups.statuses()[0].state == "up"
         await fault.stop()
 
-    run(body(), timeout=60)
+    run(_stopping(body(), fault), timeout=60)
 
 
 def test_flapping_upstream_no_hang_listing_stays_gauge_follows() -> None:
@@ -251,4 +260,4 @@ def test_flapping_upstream_no_hang_listing_stays_gauge_follows() -> None:
             assert upstream_up(fault.address) == 1.0
         await fault.stop()
 
-    run(body(), timeout=seconds + 60)
+    run(_stopping(body(), fault), timeout=seconds + 60)
