@@ -99,7 +99,10 @@ _UPSTREAM_UP: Any = None
 
 
 def upstream_up_gauge() -> Any:
-    """``flyte_bridge_upstream_up{upstream}``: 1 while an upstream answers its metadata calls, else 0.
+    """``flyte_bridge_upstream_up{upstream}``: 1 while an upstream is reachable, else 0.
+
+    Calls move it first (a transport failure sets 0, an answer 1), the metadata probe while none come
+    (``bridge.upstream.manager``).
 
     Created once per process, in the default registry (so ``/metrics`` shows it).
     """

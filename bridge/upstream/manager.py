@@ -12,6 +12,11 @@ a short timeout:
 - it has never answered (down since the bridge started): the registry counts it as *pending*, so a
   call for an unknown category is UNAVAILABLE rather than NOT_FOUND until it answers.
 
+Calls tell first, so they move the state too (``UpstreamClient.observer``): a call that fails for want
+of a connection marks its upstream down at once, and a call it answers marks it up again (and asks it
+for its connectors at once, so the registry catches up). The refresh stays the signal while no calls
+come. Neither removes a category from the listing: only the upstream's own answer does.
+
 ``flyte_bridge_upstream_up{upstream}`` (``bridge.metrics``) and the start table show each one's state.
 Everything runs on the serving loop, where the channels live.
 """
@@ -19,6 +24,7 @@ Everything runs on the serving loop, where the channels live.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -78,6 +84,7 @@ class Upstream:
     up: bool = False
     answered: bool = False
     error: str = "not asked yet"
+    calls: int = 0  # calls whose outcome said up or down (``Upstreams._observed``)
     impls: dict[tuple[str, int], UpstreamImplementation] = field(default_factory=dict)
 
     @property
@@ -135,12 +142,14 @@ class Upstreams:
         self.probe_timeout = probe_timeout
         self.channel_options = tuple(channel_options)
         self._task: asyncio.Task[None] | None = None
+        self._catching_up: set[asyncio.Task[None]] = set()  # refreshes a call's success asked for
         self._gauge = upstream_up_gauge()
 
     async def start(self) -> None:
         """Open the channels, ask every upstream once, then refresh in the background (on this loop)."""
         for u in self.upstreams:
             u.client = UpstreamClient(u.target, self.credentials, self.channel_options)
+            u.client.observer = functools.partial(self._observed, u)
             self.registry.expect(u.key)
             self._gauge.labels(upstream=u.target).set(0)
         await self.refresh()
@@ -148,10 +157,11 @@ class Upstreams:
 
     async def close(self) -> None:
         """Stop refreshing and close the channels."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        tasks = [t for t in (self._task, *self._catching_up) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._task = None
         for u in self.upstreams:
             if u.client is not None:
                 await u.client.close()
@@ -174,7 +184,10 @@ class Upstreams:
         for generation in u.generations():
             d = DIALECTS[generation]
             try:
-                data = await u.client.unary(d.path(d.list_method, d.metadata_service), b"", self.probe_timeout)
+                path = d.path(d.list_method, d.metadata_service)
+                # An upstream that answered before may be back while its channel waits out a reconnect
+                # backoff (after a call's own channel reconnected): the probe waits for a real attempt.
+                data = await u.client.unary(path, b"", self.probe_timeout, observe=False, wait_for_ready=u.answered)
             except StatusError as exc:
                 if exc.code != grpc.StatusCode.UNIMPLEMENTED:
                     raise
@@ -193,12 +206,18 @@ class Upstreams:
         )
 
     async def _refresh(self, u: Upstream) -> None:
+        calls_before = u.calls
         try:
             d, listed = await self._list(u)
         except BridgeError as exc:
-            if u.up or u.error != exc.details:
-                log.warning("upstream %s is down: %s", u.target, exc.details)
-            u.up, u.error = False, exc.details
+            if u.calls != calls_before and u.up:  # a call it answered meanwhile is the newer evidence
+                return
+            details = exc.details
+            if exc.code == grpc.StatusCode.DEADLINE_EXCEEDED:
+                details = f"upstream {u.target} is unavailable: no answer to its metadata call within {self.probe_timeout:g} s"
+            if u.up or u.error != details:
+                log.warning("upstream %s is down: %s", u.target, details)
+            u.up, u.error = False, details
             self._gauge.labels(upstream=u.target).set(0)
             return
         if not u.up:
@@ -207,6 +226,26 @@ class Upstreams:
         self._sync(u, d, listed)
         self.registry.expect(u.key, pending=False)
         self._gauge.labels(upstream=u.target).set(1)
+
+    def _observed(self, u: Upstream, answered: bool, details: str) -> None:
+        """A call to ``u`` was answered (``answered``) or failed for want of a connection (``details``).
+
+        Runs on the serving loop after the call (``UpstreamClient.observer``); a no-op unless the state
+        changes, so it costs a comparison per call.
+        """
+        u.calls += 1
+        if answered == u.up or not u.answered:  # never listed yet: the refresh decides (generation, categories)
+            return
+        if answered:
+            log.info("upstream %s answers calls again", u.target)
+            u.up, u.error = True, ""
+            task = asyncio.get_running_loop().create_task(self._refresh(u))  # catch up with what it serves now
+            self._catching_up.add(task)
+            task.add_done_callback(self._catching_up.discard)
+        else:
+            log.warning("upstream %s is down: %s", u.target, details)
+            u.up, u.error = False, details
+        self._gauge.labels(upstream=u.target).set(1 if answered else 0)
 
     def _sync(self, u: Upstream, d: Dialect, listed: list[Listed]) -> None:
         """Make the registry hold exactly what ``u`` lists (changing nothing that did not change)."""

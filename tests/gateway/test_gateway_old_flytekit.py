@@ -4,33 +4,24 @@ what an existing Flyte 1 agent Deployment runs today, reached by Flyte 2 callers
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import grpc
 import pytest
 
 from tests._servers import run
-from tests.gateway._upstreams import SdkServer, execute_sync, gateway, old_pyflyte_agent
+from tests.gateway._upstreams import SdkServer, execute_sync, gateway
 from tests.modern._connectors import Phase, create_request, literal_type, template
 from tests.modern._gen_client import GENERATIONS, GenClient
 from translators._gen import v1, v2, v2_types
-
-sdkenv = pytest.importorskip("tests.sdkenv", reason="tests.sdkenv (per-SDK venvs) is not in this checkout")
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(900)]
 INT = literal_type(v2_types.SimpleType.INTEGER)
 ASYNC_TYPE, SYNC_TYPE = "old_async", "old_sync"
 
 
-@pytest.fixture(scope="module")
-def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SdkServer]:
-    try:
-        spec = sdkenv.ensure(sdkenv.SDK_ENVS["flytekit-1.13"])
-    except sdkenv.EnvUnavailable as exc:
-        pytest.skip(str(exc))
-    server = old_pyflyte_agent(spec.bin("python"), tmp_path_factory.mktemp("oldagent")).start(120)
-    yield server
-    server.stop()
+@pytest.fixture
+def agent(old_agent: SdkServer) -> SdkServer:
+    """The session's old agent server (``conftest.old_agent``)."""
+    return old_agent
 
 
 def _req(task_type: str, x: int) -> v2.CreateTaskRequest:

@@ -11,7 +11,7 @@ import pytest
 from bridge.table import format_upstreams
 from bridge.tls import TlsConfigError, channel_credentials
 from bridge.upstream import UpstreamStatus, parse_address
-from bridge.upstream.client import call_error
+from bridge.upstream.client import PASSED_CODES, call_error
 from bridge.upstream.dialect import DIALECTS
 from modern.errors import StatusError, UnavailableError
 from tests.modern._connectors import Phase, create_request, literal_type, template
@@ -67,8 +67,45 @@ def test_call_error_keeps_code_names_upstream_and_drops_tracebacks() -> None:
     err = call_error("up:1", _Rpc(grpc.StatusCode.INTERNAL, flytekit_style))
     assert isinstance(err, StatusError) and err.code == grpc.StatusCode.INTERNAL
     assert "Traceback" not in err.details and "/srv/agent.py" not in err.details and "ValueError: bad" in err.details
+    assert "\n" not in err.details and "failed to do x task with error: Trace: ValueError: bad" in err.details
     err = call_error("up:1", _Rpc(grpc.StatusCode.NOT_FOUND, "x" * 5000))
     assert err.code == grpc.StatusCode.NOT_FOUND and len(err.details) <= 1024
+
+
+@pytest.mark.parametrize(
+    ("upstream", "bridge"),
+    [(c, c) for c in sorted(PASSED_CODES, key=lambda c: c.name)]
+    + [
+        (grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL),
+        (grpc.StatusCode.CANCELLED, grpc.StatusCode.UNAVAILABLE),
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.INTERNAL),
+        (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.INTERNAL),
+        (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.INTERNAL),
+        (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.INTERNAL),
+        (grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.INTERNAL),
+        (grpc.StatusCode.ABORTED, grpc.StatusCode.INTERNAL),
+        (grpc.StatusCode.OUT_OF_RANGE, grpc.StatusCode.INTERNAL),
+        (grpc.StatusCode.DATA_LOSS, grpc.StatusCode.INTERNAL),
+    ],
+)
+def test_upstream_codes_outside_the_contract_are_mapped_and_named(upstream: grpc.StatusCode, bridge: grpc.StatusCode) -> None:
+    err = call_error("up:1", _Rpc(upstream, "Unexpected <class 'UnicodeDecodeError'>: bad\n byte"))
+    assert err.code == bridge and "up:1" in err.details and "Unexpected <class 'UnicodeDecodeError'>: bad byte" in err.details
+    assert (f"({upstream.name})" in err.details) == (upstream not in PASSED_CODES)
+
+
+def test_answers_too_large_for_the_bridge_say_what_was_too_large() -> None:
+    meta = "Stream removed (received metadata size exceeds hard limit (value length 2000200 vs. 1048576))"
+    err = call_error("up:1", _Rpc(grpc.StatusCode.RESOURCE_EXHAUSTED, meta))
+    assert err.code == grpc.StatusCode.INTERNAL and "larger than the bridge reads" in err.details
+    assert "status details" in err.details and "2000200" in err.details and "up:1" in err.details
+    msg = "Stream removed (CLIENT: Received message larger than max (20971620 vs. 16777216))"  # gRPC 1.85's words
+    err = call_error("up:1", _Rpc(grpc.StatusCode.RESOURCE_EXHAUSTED, msg))
+    assert err.code == grpc.StatusCode.INTERNAL and "--max-message-bytes" in err.details and "20971620" in err.details
+    # The same words with the upstream's own limit: it refused the bridge's request (its RESOURCE_EXHAUSTED).
+    err = call_error("up:1", _Rpc(grpc.StatusCode.RESOURCE_EXHAUSTED, "Received message larger than max (5000000 vs. 4194304)"))
+    assert err.code == grpc.StatusCode.INTERNAL and "--max-message-bytes" not in err.details
+    assert err.details == "upstream up:1 (RESOURCE_EXHAUSTED): Received message larger than max (5000000 vs. 4194304)"
 
 
 def test_channel_credentials_flags(tmp_path: Path) -> None:

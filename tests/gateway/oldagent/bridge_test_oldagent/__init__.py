@@ -18,6 +18,7 @@ from flytekit.models.task import TaskTemplate
 
 ASYNC_TYPE = "old_async"
 SYNC_TYPE = "old_sync"
+HUGE_ERROR_TYPE = "bridge_huge_error"  # tests/gateway/_huge_error.py (not importable here: its own copy)
 
 
 def _x(inputs: Optional[LiteralMap]) -> int:
@@ -69,5 +70,29 @@ class OldSync(SyncAgentBase):
         return Resource(phase=TaskExecution.SUCCEEDED, outputs={"y": 2 * x})
 
 
+class OldHugeError(AsyncAgentBase):
+    """create raises an error of ``custom["size"]`` characters (default 200,000), traceback included."""
+
+    name = "Old Huge Error Agent"
+
+    def __init__(self) -> None:
+        super().__init__(task_type_name=HUGE_ERROR_TYPE, metadata_type=OldMeta)
+
+    def create(self, task_template: TaskTemplate, output_prefix: str, inputs: Optional[LiteralMap] = None,
+               **kwargs) -> OldMeta:
+        size = int((task_template.custom or {}).get("size", 200_000))
+        raise RuntimeError(
+            "job rejected by the service\nTraceback (most recent call last):\n  File \"service.py\", line 12, in "
+            f"submit\n    call()\nServiceError: payload {'x' * size}"
+        )
+
+    def get(self, resource_meta: OldMeta, **kwargs) -> Resource:
+        return Resource(phase=TaskExecution.FAILED, message="never created")
+
+    def delete(self, resource_meta: OldMeta, **kwargs) -> None:
+        return None
+
+
 AgentRegistry.register(OldAsync())
+AgentRegistry.register(OldHugeError())
 AgentRegistry.register(OldSync())
