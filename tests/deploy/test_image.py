@@ -1,0 +1,302 @@
+"""The container image, built and run with podman and checked from the host (``make image-test``).
+
+Skipped unless ``BRIDGE_IMAGE_TEST=1``; skipped with the reason when podman cannot be installed or run.
+Builds ``deploy/Containerfile`` on a base made here from Debian's packages (registries are unreachable on
+the project's CI; the base is cached as ``localhost/flyte-bridge-base:bookworm``) with both SDK extras, then
+runs it as an operator would (read-only root, a tmpfs /tmp, host network, this machine's runtime and
+ulimits: ../shared/CONTAINERS.md) and checks, with the real generated stubs of both generations:
+health SERVING, ListAgents and ListConnectors, an echo task as FlytePropeller and as the Flyte 2 executor
+call it, the flyteconnector chart's commands (``c0``, ``pyflyte serve agent|connector``), the user, the
+read-only root, and that ``podman stop`` (SIGTERM) lets an in-flight call finish and exits 0.
+Writes deploy/IMAGE-FIGURES.md (image size, time from ``podman run`` to SERVING).
+``BRIDGE_IMAGE=TAG`` tests an image built already instead of building one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import itertools
+import os
+import platform
+import resource
+import subprocess
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from bridge.demo import _v1_side, _v2_side
+from tests.bridge._helpers import free_port
+from translators import _gen
+
+REPO = Path(__file__).resolve().parents[2]
+FIGURES = REPO / "deploy" / "IMAGE-FIGURES.md"
+TEST_TAG = "localhost/flyte-connector-bridge:test"
+TEST_EXTRAS = "flytekit,flyte"
+
+pytestmark = [
+    pytest.mark.image,
+    pytest.mark.skipif(not os.environ.get("BRIDGE_IMAGE_TEST"), reason="image test: BRIDGE_IMAGE_TEST=1 (make image-test)"),
+    pytest.mark.timeout(600),
+]
+
+
+def _image_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("deploy_image", REPO / "deploy" / "image.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_flags() -> list[str]:
+    """The three settings this machine needs (CONTAINERS.md), host network, read-only root, tmpfs /tmp."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    return ["--runtime", "runc", "--ulimit", f"nofile={hard}:{hard}", "--ulimit", "nproc=4096:4096",
+            "--network", "host", "--read-only", "--tmpfs", "/tmp"]
+
+
+def podman(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["podman", *args], capture_output=True, text=True, timeout=timeout, check=check)
+
+
+@dataclass
+class Figures:
+    tag: str = TEST_TAG
+    size_bytes: int = 0
+    build_seconds: float | None = None
+    to_serving: dict[str, float] = field(default_factory=dict)
+    stop_seconds: float | None = None
+    rss_bytes: int | None = None
+
+
+@pytest.fixture(scope="module")
+def figures() -> Iterator[Figures]:
+    f = Figures()
+    yield f
+    if f.size_bytes and f.to_serving:
+        write_figures(f)
+
+
+def write_figures(f: Figures) -> None:
+    build = ("" if f.build_seconds is None else
+             f"| `podman build` (this run; layers cached from earlier runs are reused) | {f.build_seconds:.0f} s |\n")
+    rows = "".join(f"| `podman run` to gRPC health SERVING, {what} | {secs:.1f} s |\n" for what, secs in f.to_serving.items())
+    stop = "" if f.stop_seconds is None else (
+        f"| `podman stop -t 30` with a 3 s call in flight, to exit code 0 | {f.stop_seconds:.1f} s |\n")
+    memory = "" if f.rss_bytes is None else (
+        f"| resident memory of `flyte-bridge serve` once SERVING (idle, one worker) | {f.rss_bytes / 2**20:.0f} MiB |\n")
+    how = f"(EXTRAS={TEST_EXTRAS}, on a Debian 12 base made with mmdebstrap, Python 3.11), " if f.tag == TEST_TAG else ""
+    FIGURES.write_text(
+        "<!-- written by `make image-test` (tests/deploy/test_image.py); do not edit -->\n"
+        f"Image `{f.tag}` {how}measured on {platform.machine()} with {os.cpu_count()} cores shared with other work (timings are noisy):\n\n"
+        "| figure | value |\n|---|---|\n"
+        f"| image size (`podman image inspect`, base included) | {f.size_bytes / 1e6:.0f} MB |\n"
+        f"{build}{rows}{stop}{memory}"
+    )
+
+
+@pytest.fixture(scope="module")
+def image(figures: Figures) -> str:
+    tag = os.environ.get("BRIDGE_IMAGE")
+    tool = _image_module()
+    if tag:
+        try:
+            tool.ensure_tools(quiet=True)
+        except tool.ToolsUnavailable as exc:
+            pytest.skip(f"image test: {exc}")
+    else:
+        tag = TEST_TAG
+        try:
+            figures.build_seconds = tool.build(tag, base=os.environ.get("BRIDGE_IMAGE_BASE", "local"), extras=TEST_EXTRAS)
+        except tool.ToolsUnavailable as exc:
+            pytest.skip(f"image test: {exc}")
+    figures.tag, figures.size_bytes = tag, tool.image_size(tag)
+    return tag
+
+
+_names = itertools.count()
+
+
+@dataclass
+class Container:
+    name: str
+    port: int
+    metrics_port: int
+    started: float
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def logs(self) -> str:
+        out = podman("logs", self.name, check=False)
+        return out.stdout + out.stderr
+
+    def state(self, field_: str) -> str:
+        return podman("inspect", self.name, "--format", "{{." + field_ + "}}").stdout.strip()
+
+    def wait_serving(self, timeout: float = 90.0) -> float:
+        """Seconds from ``podman run`` until health answers SERVING for ``""``."""
+        deadline = time.monotonic() + timeout
+        with grpc.insecure_channel(self.target) as ch:
+            stub = health_pb2_grpc.HealthStub(ch)
+            while time.monotonic() < deadline:
+                with contextlib.suppress(grpc.RpcError):
+                    if stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=0.5).status == \
+                            health_pb2.HealthCheckResponse.SERVING:
+                        return time.monotonic() - self.started
+                if self.state("State.Status") == "exited":
+                    raise AssertionError(f"container exited ({self.state('State.ExitCode')}):\n{self.logs()}")
+                time.sleep(0.05)
+        raise AssertionError(f"not SERVING after {timeout}s:\n{self.logs()}")
+
+
+@contextlib.contextmanager
+def container(image: str, *args: str, entrypoint: str | None = None, extra: tuple[str, ...] = (),
+              port_flags: bool = True) -> Iterator[Container]:
+    """A detached container of ``image`` on free host ports (passed as ``--port``/``--prometheus_port``)."""
+    port, metrics_port = free_port(), free_port()
+    name = f"bridge-image-test-{os.getpid()}-{next(_names)}"
+    cmd = ["run", "-d", "--name", name, *run_flags(), *extra]
+    if entrypoint:
+        cmd += ["--entrypoint", entrypoint]
+    ports = ["--port", str(port), "--prometheus_port", str(metrics_port)] if port_flags else []
+    started = time.monotonic()
+    podman(*cmd, image, *args, *ports)
+    try:
+        yield Container(name, port, metrics_port, started)
+    finally:
+        podman("rm", "-f", "-t", "0", name, check=False)
+
+
+async def both_generations(target: str) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+    async with grpc.aio.insecure_channel(target) as ch:
+        return await _v1_side(ch), await _v2_side(ch)
+
+
+def listed_v1(target: str) -> set[str]:
+    with grpc.insecure_channel(target) as ch:
+        agents = _gen.v1_grpc.AgentMetadataServiceStub(ch).ListAgents(_gen.v1.ListAgentsRequest(), timeout=5).agents
+    return {c.name for a in agents for c in a.supported_task_categories}
+
+
+def listed_v2(target: str) -> set[str]:
+    with grpc.insecure_channel(target) as ch:
+        found = _gen.v2_grpc.ConnectorMetadataServiceStub(ch).ListConnectors(_gen.v2.ListConnectorsRequest(), timeout=5)
+    return {c.name for conn in found.connectors for c in conn.supported_task_categories}
+
+
+@pytest.fixture(scope="module")
+def served(image: str, figures: Figures) -> Iterator[Container]:
+    """The image's own entry point (``flyte-bridge serve``) with no other flags than the ports."""
+    with container(image) as c:
+        figures.to_serving["`flyte-bridge serve` (flytekit and flyte-sdk imported)"] = c.wait_serving()
+        figures.rss_bytes = rss(c)
+        yield c
+
+
+def rss(c: Container) -> int:
+    """Resident memory of the container's server process (its /proc status on the host)."""
+    status = Path(f"/proc/{c.state('State.Pid')}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))) * 1024
+
+
+def test_echo_task_through_both_generations(served: Container) -> None:
+    v1_rows, v2_rows = asyncio.run(both_generations(served.target))
+    for rows in (v1_rows, v2_rows):
+        steps = dict((step, got) for step, _, got in rows)
+        assert "Echo Connector [echo v0]" in steps["discover"]
+        assert steps["get"].startswith("phase SUCCEEDED"), steps["get"]
+        assert "greeting: 'hello'" in steps["get"] and "n: 7" in steps["get"], steps["get"]
+    # The SDK extras are in the image: flytekit's webhook connector is served to both generations.
+    assert {"echo", "sensor", "webhook"} <= listed_v1(served.target)
+    assert {"echo", "sensor", "webhook"} <= listed_v2(served.target)
+
+
+def test_metrics_port_serves_prometheus(served: Container) -> None:
+    body = urllib.request.urlopen(f"http://127.0.0.1:{served.metrics_port}/metrics", timeout=5).read().decode()
+    assert "flyte_connector_requests_success_total" in body or "process_cpu_seconds_total" in body
+
+
+def test_runs_as_non_root_on_a_read_only_root(served: Container) -> None:
+    pid = served.state("State.Pid")
+    status = Path(f"/proc/{pid}/status").read_text()
+    uids = next(line.split()[1:] for line in status.splitlines() if line.startswith("Uid:"))
+    assert uids and all(int(u) != 0 for u in uids), uids  # real, effective, saved, filesystem
+    assert served.state("HostConfig.ReadonlyRootfs") == "true"
+    denied = podman("exec", served.name, "touch", "/opt/bridge/written", check=False)
+    assert denied.returncode != 0 and "Read-only file system" in denied.stderr, denied
+    podman("exec", served.name, "touch", "/tmp/scratch")  # /tmp is the one writable path
+
+
+@pytest.mark.parametrize("command", [("c0",), ("pyflyte", "serve", "agent"), ("pyflyte", "serve", "connector")],
+                         ids=["c0", "pyflyte-serve-agent", "pyflyte-serve-connector"])
+def test_chart_commands_serve_the_bridge(image: str, figures: Figures, command: tuple[str, ...]) -> None:
+    """The flyteconnector chart's commands with the SDK servers' flags: the same ports, the bridge serving."""
+    entrypoint, *args = command
+    with container(image, *args, "--worker", "4", "--timeout", "120", entrypoint=entrypoint) as c:
+        figures.to_serving[f"`{' '.join(command)}`"] = c.wait_serving()
+        assert {"echo", "webhook"} <= listed_v1(c.target)
+        assert {"echo", "webhook"} <= listed_v2(c.target)
+        body = urllib.request.urlopen(f"http://127.0.0.1:{c.metrics_port}/metrics", timeout=5).read().decode()
+        assert "process_cpu_seconds_total" in body
+        assert f"{' '.join(command)}: served by flyte-connector-bridge" in c.logs()
+
+
+def test_other_pyflyte_commands_fail_clearly(image: str) -> None:
+    out = podman("run", "--rm", *run_flags(), "--entrypoint", "pyflyte", image, "run", "wf.py", "main", check=False)
+    assert out.returncode == 2, out
+    assert "`pyflyte run wf.py main` is not served here" in out.stderr
+    assert "flytekit's own pyflyte is /opt/bridge/bin/pyflyte" in out.stderr
+    assert "ready on" not in out.stderr + out.stdout
+
+
+def test_stop_drains_in_flight_call_and_exits_0(image: str, figures: Figures, tmp_path: Path) -> None:
+    """``podman stop -t 30`` sends SIGTERM: the call in flight finishes, then the bridge exits 0."""
+    signal_dir = tmp_path / "signal"
+    signal_dir.mkdir()
+    signal_dir.chmod(0o777)  # written by the image's non-root user
+    conn = REPO / "tests" / "bridge" / "conn_slow.py"
+    extra = ("-v", f"{conn}:/conn/conn_slow.py:ro", "-v", f"{signal_dir}:/signal", "--workdir", "/conn",
+             "-e", "SLOW_CONNECTOR_STARTED=/signal/started")
+    with container(image, "--modules", "conn_slow", "--grace", "20", extra=extra) as c:
+        c.wait_serving()
+        result: dict[str, object] = {}
+
+        def _call() -> None:
+            with grpc.insecure_channel(c.target) as ch:
+                try:
+                    result["resp"] = _gen.v2_grpc.AsyncConnectorServiceStub(ch).GetTask(
+                        _gen.v2.GetTaskRequest(task_category=_gen.v2.TaskCategory(name="slow"),
+                                               resource_meta=b'{"seconds": 3.0}'),
+                        timeout=30,
+                    )
+                except grpc.RpcError as exc:
+                    result["err"] = exc
+
+        caller = threading.Thread(target=_call)
+        caller.start()
+        deadline = time.monotonic() + 20
+        while not (signal_dir / "started").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (signal_dir / "started").exists(), c.logs()  # the call is inside the connector now
+        t0 = time.monotonic()
+        podman("stop", "-t", "30", c.name, timeout=60)
+        figures.stop_seconds = time.monotonic() - t0
+        caller.join(30)
+        logs = c.logs()
+        assert "err" not in result, (result.get("err"), logs)
+        assert result["resp"].resource.phase == _gen.v2_core_execution.TaskExecution.SUCCEEDED  # type: ignore[attr-defined]
+        assert c.state("State.ExitCode") == "0", logs
+        assert "received SIGTERM; draining" in logs and "stopped cleanly" in logs, logs
+        assert figures.stop_seconds < 25, logs  # drained, not killed at the 30 s timeout
