@@ -43,7 +43,9 @@ class ToolsUnavailable(RuntimeError):
 
 
 def _missing() -> list[str]:
-    return [pkg for tool, pkg in TOOLS.items() if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists()]
+    # runc lives in /usr/sbin, which a non-root PATH may lack.
+    path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+    return [pkg for tool, pkg in TOOLS.items() if shutil.which(tool, path=path) is None]
 
 
 def ensure_tools(*, quiet: bool = False) -> None:

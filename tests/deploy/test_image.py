@@ -58,11 +58,11 @@ def _image_module() -> ModuleType:
     return module
 
 
-def run_flags() -> list[str]:
-    """The three settings this machine needs (CONTAINERS.md), host network, read-only root, tmpfs /tmp."""
+def run_flags(host_network: bool = True) -> list[str]:
+    """The settings this machine needs (CONTAINERS.md: runc, ulimits), read-only root, tmpfs /tmp, host network."""
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     return ["--runtime", "runc", "--ulimit", f"nofile={hard}:{hard}", "--ulimit", "nproc=4096:4096",
-            "--network", "host", "--read-only", "--tmpfs", "/tmp"]
+            *(["--network", "host"] if host_network else []), "--read-only", "--tmpfs", "/tmp"]
 
 
 def podman(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -163,14 +163,18 @@ class Container:
 
 @contextlib.contextmanager
 def container(image: str, *args: str, entrypoint: str | None = None, extra: tuple[str, ...] = (),
-              port_flags: bool = True) -> Iterator[Container]:
-    """A detached container of ``image`` on free host ports (passed as ``--port``/``--prometheus_port``)."""
+              publish: bool = False) -> Iterator[Container]:
+    """A detached container of ``image`` on free host ports: on the host's network with ``--port`` and
+    ``--prometheus_port`` added to ``args``, or (``publish``) with no port flags, the default ports 8000 and
+    9090 published on them."""
     port, metrics_port = free_port(), free_port()
     name = f"bridge-image-test-{os.getpid()}-{next(_names)}"
-    cmd = ["run", "-d", "--name", name, *run_flags(), *extra]
+    cmd = ["run", "-d", "--name", name, *run_flags(host_network=not publish), *extra]
+    if publish:
+        cmd += ["-p", f"127.0.0.1:{port}:8000", "-p", f"127.0.0.1:{metrics_port}:9090"]
     if entrypoint:
         cmd += ["--entrypoint", entrypoint]
-    ports = ["--port", str(port), "--prometheus_port", str(metrics_port)] if port_flags else []
+    ports = [] if publish else ["--port", str(port), "--prometheus_port", str(metrics_port)]
     started = time.monotonic()
     podman(*cmd, image, *args, *ports)
     try:
@@ -239,18 +243,34 @@ def test_runs_as_non_root_on_a_read_only_root(served: Container) -> None:
     podman("exec", served.name, "touch", "/tmp/scratch")  # /tmp is the one writable path
 
 
-@pytest.mark.parametrize("command", [("c0",), ("pyflyte", "serve", "agent"), ("pyflyte", "serve", "connector")],
-                         ids=["c0", "pyflyte-serve-agent", "pyflyte-serve-connector"])
-def test_chart_commands_serve_the_bridge(image: str, figures: Figures, command: tuple[str, ...]) -> None:
-    """The flyteconnector chart's commands with the SDK servers' flags: the same ports, the bridge serving."""
-    entrypoint, *args = command
-    with container(image, *args, "--worker", "4", "--timeout", "120", entrypoint=entrypoint) as c:
-        figures.to_serving[f"`{' '.join(command)}`"] = c.wait_serving()
+SDK_FLAGS = ("--worker", "4", "--timeout", "120")
+CHART_COMMANDS = {
+    # The chart's own command lines, no flags: the SDK servers' default ports 8000 and 9090, published.
+    "c0": (("c0",), ()),
+    "pyflyte-serve-agent": (("pyflyte", "serve", "agent"), ()),
+    # With the SDK servers' flags (and --port/--prometheus_port on free ports), mapped onto the bridge's.
+    "c0-flags": (("c0",), SDK_FLAGS),
+    "pyflyte-serve-connector-flags": (("pyflyte", "serve", "connector"), SDK_FLAGS),
+}
+
+
+@pytest.mark.parametrize("case", list(CHART_COMMANDS))
+def test_chart_commands_serve_the_bridge(image: str, figures: Figures, case: str) -> None:
+    """The flyteconnector chart's commands: the bridge serving both generations and Prometheus on their ports."""
+    (entrypoint, *sub), flags = CHART_COMMANDS[case]
+    publish = not flags
+    cm = container(image, *sub, *flags, entrypoint=entrypoint, publish=publish)
+    with cm as c:
+        figures.to_serving[f"`{' '.join((entrypoint, *sub))}`{' with flags' if flags else ''}"] = c.wait_serving()
         assert {"echo", "webhook"} <= listed_v1(c.target)
         assert {"echo", "webhook"} <= listed_v2(c.target)
         body = urllib.request.urlopen(f"http://127.0.0.1:{c.metrics_port}/metrics", timeout=5).read().decode()
         assert "process_cpu_seconds_total" in body
-        assert f"{' '.join(command)}: served by flyte-connector-bridge" in c.logs()
+        logs = c.logs()
+        assert f"{' '.join((entrypoint, *sub))}: served by flyte-connector-bridge" in logs
+        assert ("ready on [::]:8000" if publish else f"ready on [::]:{c.port}") in logs, logs
+        if flags:
+            assert " ".join(SDK_FLAGS) in logs  # passed on as given
 
 
 def test_other_pyflyte_commands_fail_clearly(image: str) -> None:

@@ -115,6 +115,17 @@ def test_pods_run_non_root_on_a_read_only_root(rendered: list[dict[str, Any]]) -
     assert secret["optional"] is True
 
 
+def test_pods_run_the_images_user_and_image(rendered: list[dict[str, Any]]) -> None:
+    import re
+
+    pod = one(rendered, "Deployment")["spec"]["template"]["spec"]
+    user = re.search(r"^USER (\d+):(\d+)$", (REPO / "deploy" / "Containerfile").read_text(), re.MULTILINE)
+    assert user, "the Containerfile names a numeric USER"
+    assert (pod["securityContext"]["runAsUser"], pod["securityContext"]["runAsGroup"]) == (int(user[1]), int(user[2]))
+    # kustomize's images: transform matched the image name the Deployment uses.
+    assert pod["containers"][0]["image"] == "your-registry/flyte-connector-bridge:0.1.0"
+
+
 def test_selectors_match_the_pods(rendered: list[dict[str, Any]]) -> None:
     deployment = one(rendered, "Deployment")
     labels = deployment["spec"]["template"]["metadata"]["labels"]
