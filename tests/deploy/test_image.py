@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import importlib.util
 import itertools
+import json
 import os
 import platform
 import resource
@@ -83,7 +84,8 @@ class Figures:
 def figures() -> Iterator[Figures]:
     f = Figures()
     yield f
-    if f.size_bytes and f.to_serving:
+    # Only a whole run's figures (not a -k subset's) replace the file.
+    if f.size_bytes and len(f.to_serving) == 1 + len(CHART_COMMANDS) and f.stop_seconds is not None:
         write_figures(f)
 
 
@@ -320,3 +322,112 @@ def test_stop_drains_in_flight_call_and_exits_0(image: str, figures: Figures, tm
         assert c.state("State.ExitCode") == "0", logs
         assert "received SIGTERM; draining" in logs and "stopped cleanly" in logs, logs
         assert figures.stop_seconds < 25, logs  # drained, not killed at the 30 s timeout
+
+
+# --- The rendered Deployments, run by podman as the kubelet would run their container -------------------
+
+KUBE = REPO / "deploy" / "kubernetes"
+
+
+def rendered_deployment(overlay: str) -> dict:
+    yaml = pytest.importorskip("yaml")
+    kubectl = subprocess.run(["kubectl", "kustomize", str(KUBE / "overlays" / overlay)], capture_output=True,
+                             text=True, timeout=60, check=False)
+    if kubectl.returncode != 0 and "No such file" in kubectl.stderr:
+        pytest.skip("kubectl not installed")
+    assert kubectl.returncode == 0, kubectl.stderr
+    return next(d for d in yaml.safe_load_all(kubectl.stdout) if d and d["kind"] == "Deployment")
+
+
+def pod_as_podman(deployment: dict, secrets: Path) -> tuple[list[str], list[str], dict]:
+    """The container of ``deployment`` as podman flags (user, read-only root, capabilities, no privilege
+    escalation, the /tmp emptyDir as a tmpfs, the secrets volume as a read-only mount), its entry point
+    (``command``) and its ``args``; also returns the container spec."""
+    pod = deployment["spec"]["template"]["spec"]
+    (spec,) = pod["containers"]
+    sc, psc = spec["securityContext"], pod["securityContext"]
+    flags = ["--user", f"{psc['runAsUser']}:{psc['runAsGroup']}", "--cap-drop", "ALL"]
+    flags += ["--read-only"] if sc["readOnlyRootFilesystem"] else []
+    flags += ["--security-opt", "no-new-privileges"] if sc["allowPrivilegeEscalation"] is False else []
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    for mount in spec["volumeMounts"]:
+        volume = volumes[mount["name"]]
+        if "emptyDir" in volume:
+            flags += ["--tmpfs", mount["mountPath"]]
+        elif "secret" in volume:
+            flags += ["-v", f"{secrets}:{mount['mountPath']}:ro"]
+    entrypoint = ["--entrypoint", json.dumps(spec["command"])]
+    return flags + entrypoint, list(spec.get("args", [])), spec
+
+
+def base_run_flags() -> list[str]:
+    """This machine's settings only (runtime, ulimits): the Deployment decides the rest."""
+    return run_flags(host_network=False)[:6]
+
+
+@contextlib.contextmanager
+def deployment_container(image: str, deployment: dict, tmp_path: Path, extra: tuple[str, ...] = ()) -> Iterator[tuple[Container, dict]]:
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "EXAMPLE_TOKEN").write_text("not-a-real-secret")
+    secrets.chmod(0o755)
+    pod_flags, args, spec = pod_as_podman(deployment, secrets)
+    ports = {p["name"]: p["containerPort"] for p in spec["ports"]}
+    host = {name: free_port() for name in ports}
+    name = f"bridge-image-test-{os.getpid()}-{next(_names)}"
+    publish = [f for n, p in ports.items() for f in ("-p", f"127.0.0.1:{host[n]}:{p}")]
+    started = time.monotonic()
+    podman("run", "-d", "--name", name, *base_run_flags(), *pod_flags, *publish, *extra, image, *args)
+    try:
+        yield Container(name, host["connector-grpc"], host["metrics"], started), spec
+    finally:
+        podman("rm", "-f", "-t", "0", name, check=False)
+
+
+def lifecycle_stop(c: Container, deployment: dict, spec: dict) -> None:
+    """What the kubelet does: run preStop in the container, then SIGTERM with the rest of the grace period."""
+    pre_stop = spec["lifecycle"]["preStop"]["exec"]["command"]
+    t0 = time.monotonic()
+    podman("exec", c.name, *pre_stop, timeout=60)
+    left = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] - (time.monotonic() - t0)
+    assert left > 0
+    podman("stop", "-t", str(int(left)), c.name, timeout=60)
+    assert c.state("State.ExitCode") == "0", c.logs()
+    assert "stopped cleanly" in c.logs()
+
+
+def test_bridge_only_deployment_runs_as_rendered(image: str, tmp_path: Path) -> None:
+    deployment = rendered_deployment("bridge-only")
+    with deployment_container(image, deployment, tmp_path) as (c, spec):
+        c.wait_serving()  # the readiness probe's call, on the probe's port
+        assert spec["readinessProbe"]["grpc"]["port"] == 8000
+        assert {"echo", "webhook"} <= listed_v1(c.target) and {"echo", "webhook"} <= listed_v2(c.target)
+        token = podman("exec", c.name, "cat", "/etc/secrets/EXAMPLE_TOKEN").stdout
+        assert token == "not-a-real-secret"  # the chart's secrets path, readable by the pod's user
+        assert '"msg"' in c.logs()  # --log-format json
+        lifecycle_stop(c, deployment, spec)
+
+
+def test_gateway_deployment_forwards_to_a_real_pyflyte_agent(image: str, tmp_path: Path) -> None:
+    """The gateway overlay's container in front of flytekit's own ``pyflyte serve agent`` (the image's
+    /opt/bridge/bin/pyflyte), reached by the name the overlay uses."""
+    agent = f"bridge-image-test-{os.getpid()}-{next(_names)}-agent"
+    podman("run", "-d", "--name", agent, *base_run_flags(), "--entrypoint", "/opt/bridge/bin/pyflyte", image,
+           "serve", "agent")
+    try:
+        ip = podman("inspect", agent, "--format", "{{.NetworkSettings.IPAddress}}").stdout.strip()
+        assert ip, podman("logs", agent, check=False).stderr
+        deployment = rendered_deployment("gateway")
+        with deployment_container(image, deployment, tmp_path,
+                                  extra=("--add-host", f"flyteagent.flyte.svc.cluster.local:{ip}")) as (c, spec):
+            c.wait_serving()
+            deadline = time.monotonic() + 60  # the agent imports flytekit; the bridge asks again every 10 s
+            while "webhook" not in listed_v2(c.target) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert "webhook" in listed_v2(c.target), (c.logs(), podman("logs", agent, check=False).stderr[-2000:])
+            assert "webhook" in listed_v1(c.target)
+            body = urllib.request.urlopen(f"http://127.0.0.1:{c.metrics_port}/metrics", timeout=5).read().decode()
+            assert 'flyte_bridge_upstream_up{upstream="flyteagent.flyte.svc.cluster.local:8000"} 1.0' in body, body[-1500:]
+            lifecycle_stop(c, deployment, spec)
+    finally:
+        podman("rm", "-f", "-t", "0", agent, check=False)
