@@ -211,6 +211,17 @@ def served(image: str, figures: Figures) -> Iterator[Container]:
         yield c
 
 
+def json_lines(text: str) -> list[dict]:
+    """The log lines that are JSON objects."""
+    records = []
+    for line in text.splitlines():
+        with contextlib.suppress(ValueError):
+            record = json.loads(line)
+            if isinstance(record, dict):
+                records.append(record)
+    return records
+
+
 def rss(c: Container) -> int:
     """Resident memory of the container's server process (its /proc status on the host)."""
     status = Path(f"/proc/{c.state('State.Pid')}/status").read_text()
@@ -246,22 +257,24 @@ def test_runs_as_non_root_on_a_read_only_root(served: Container) -> None:
 
 
 SDK_FLAGS = ("--worker", "4", "--timeout", "120")
+JSON_LOGS = {"FLYTE_BRIDGE_ARGS": "--log-format json"}  # the docs' podEnv line
 CHART_COMMANDS = {
     # The chart's own command lines, no flags: the SDK servers' default ports 8000 and 9090, published.
-    "c0": (("c0",), ()),
-    "pyflyte-serve-agent": (("pyflyte", "serve", "agent"), ()),
+    "c0": (("c0",), (), {}),
+    "pyflyte-serve-agent+podEnv": (("pyflyte", "serve", "agent"), (), JSON_LOGS),
     # With the SDK servers' flags (and --port/--prometheus_port on free ports), mapped onto the bridge's.
-    "c0-flags": (("c0",), SDK_FLAGS),
-    "pyflyte-serve-connector-flags": (("pyflyte", "serve", "connector"), SDK_FLAGS),
+    "c0-flags": (("c0",), SDK_FLAGS, {}),
+    "pyflyte-serve-connector-flags": (("pyflyte", "serve", "connector"), SDK_FLAGS, {}),
 }
 
 
 @pytest.mark.parametrize("case", list(CHART_COMMANDS))
 def test_chart_commands_serve_the_bridge(image: str, figures: Figures, case: str) -> None:
     """The flyteconnector chart's commands: the bridge serving both generations and Prometheus on their ports."""
-    (entrypoint, *sub), flags = CHART_COMMANDS[case]
+    (entrypoint, *sub), flags, env = CHART_COMMANDS[case]
     publish = not flags
-    cm = container(image, *sub, *flags, entrypoint=entrypoint, publish=publish)
+    cm = container(image, *sub, *flags, entrypoint=entrypoint, publish=publish,
+                   extra=tuple(f for k, v in env.items() for f in ("-e", f"{k}={v}")))
     with cm as c:
         figures.to_serving[f"`{' '.join((entrypoint, *sub))}`{' with flags' if flags else ''}"] = c.wait_serving()
         assert {"echo", "webhook"} <= listed_v1(c.target)
@@ -273,6 +286,8 @@ def test_chart_commands_serve_the_bridge(image: str, figures: Figures, case: str
         assert ("ready on [::]:8000" if publish else f"ready on [::]:{c.port}") in logs, logs
         if flags:
             assert " ".join(SDK_FLAGS) in logs  # passed on as given
+        if env:  # --log-format json came through FLYTE_BRIDGE_ARGS
+            assert any(record.get("msg", "").startswith("flyte-bridge ready on [::]:8000") for record in json_lines(logs)), logs
 
 
 def test_other_pyflyte_commands_fail_clearly(image: str) -> None:
@@ -404,7 +419,7 @@ def test_bridge_only_deployment_runs_as_rendered(image: str, tmp_path: Path) -> 
         assert {"echo", "webhook"} <= listed_v1(c.target) and {"echo", "webhook"} <= listed_v2(c.target)
         token = podman("exec", c.name, "cat", "/etc/secrets/EXAMPLE_TOKEN").stdout
         assert token == "not-a-real-secret"  # the chart's secrets path, readable by the pod's user
-        assert '"msg"' in c.logs()  # --log-format json
+        assert json_lines(c.logs()), c.logs()  # --log-format json
         lifecycle_stop(c, deployment, spec)
 
 
