@@ -7,8 +7,12 @@ runs it as an operator would (read-only root, a tmpfs /tmp, host network, this m
 ulimits: ../shared/CONTAINERS.md) and checks, with the real generated stubs of both generations:
 health SERVING, ListAgents and ListConnectors, an echo task as FlytePropeller and as the Flyte 2 executor
 call it, the flyteconnector chart's commands (``c0``, ``pyflyte serve agent|connector``), the user, the
-read-only root, and that ``podman stop`` (SIGTERM) lets an in-flight call finish and exits 0.
-Writes deploy/IMAGE-FIGURES.md (image size, time from ``podman run`` to SERVING).
+read-only root, and that ``podman stop`` (SIGTERM) lets an in-flight call finish and exits 0. Then both
+kustomize overlays' rendered Deployments are run the way the kubelet would run their container (command,
+args, securityContext, volumes, ports; preStop, then SIGTERM within the grace period), the gateway in front
+of flytekit's own ``pyflyte serve agent`` from the same image.
+A whole run writes deploy/IMAGE-FIGURES.md (image size, time from ``podman run`` to SERVING, resident
+memory, stop time, and the machine's load average, since the timings depend on it).
 ``BRIDGE_IMAGE=TAG`` tests an image built already instead of building one.
 """
 
@@ -100,7 +104,8 @@ def write_figures(f: Figures) -> None:
     how = f"(EXTRAS={TEST_EXTRAS}, on a Debian 12 base made with mmdebstrap, Python 3.11), " if f.tag == TEST_TAG else ""
     FIGURES.write_text(
         "<!-- written by `make image-test` (tests/deploy/test_image.py); do not edit -->\n"
-        f"Image `{f.tag}` {how}measured on {platform.machine()} with {os.cpu_count()} cores shared with other work (timings are noisy):\n\n"
+        f"Image `{f.tag}` {how}measured on {platform.machine()} with {os.cpu_count()} cores shared with other work "
+        f"(5-minute load average {os.getloadavg()[1]:.1f} at the end of the run; timings are noisy):\n\n"
         "| figure | value |\n|---|---|\n"
         f"| image size (`podman image inspect`, base included) | {f.size_bytes / 1e6:.0f} MB |\n"
         f"{build}{rows}{stop}{memory}"
