@@ -49,7 +49,8 @@ bench-quick:
 
 ## make image: the container image (deploy/Containerfile) with podman, installed from Debian's packages
 ## when missing. IMAGE, BASE (an image, or `local` for one made here from Debian's packages: registries
-## unreachable), EXTRAS and PLUGINS (build arguments) may be set:
+## unreachable), EXTRAS and PLUGINS (build arguments; EXTRAS only on make's command line, since the venv
+## targets read an EXTRAS from the environment) may be set:
 ##   make image BASE=local EXTRAS=flytekit,flyte PLUGINS="flyteplugins-snowflake"
 IMAGE  ?= localhost/flyte-connector-bridge:0.1.0
 BASE   ?=
