@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 EXTRAS ?= test,flytekit,flyte,fsspec,plugins,docs
 
-.PHONY: venv sdk-envs test test-full test-matrix serve bench bench-quick lint docs docs-serve clean
+.PHONY: venv sdk-envs test test-full test-matrix serve bench bench-quick lint docs docs-serve clean image image-test constraints-image
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,7 @@ sdk-envs: $(STAMP)
 test: $(STAMP) sdk-envs
 	$(PYTHON) .ci/matrix.py --no-record --sets lowest --pythons $$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 	$(PY) -m pytest -q -p no:cacheprovider
+	$(MAKE) image-test
 
 ## make test-matrix: the suite per installed Python x {lowest, newest} dependencies, plus the translators
 ## under pure-Python protobuf; writes the matrix table in docs/compatibility.md (slow: about an hour here).
@@ -45,6 +46,29 @@ bench: $(STAMP)
 
 bench-quick:
 	$(MAKE) bench QUICK=1
+
+## make image: the container image (deploy/Containerfile) with podman, installed from Debian's packages
+## when missing. IMAGE, BASE (an image, or `local` for one made here from Debian's packages: registries
+## unreachable), EXTRAS and PLUGINS (build arguments; EXTRAS only on make's command line, since the venv
+## targets read an EXTRAS from the environment) may be set:
+##   make image BASE=local EXTRAS=flytekit,flyte PLUGINS="flyteplugins-snowflake"
+IMAGE  ?= localhost/flyte-connector-bridge:0.1.0
+BASE   ?=
+IMAGE_EXTRAS ?= $(if $(filter command line,$(origin EXTRAS)),$(EXTRAS),)
+PLUGINS ?=
+image:
+	$(PYTHON) deploy/image.py --tag $(IMAGE) $(if $(BASE),--base $(BASE),) --extras '$(IMAGE_EXTRAS)' --plugins '$(PLUGINS)'
+
+## make image-test: build the image on a local Debian base (with both SDK extras), run it and check it from
+## the host (tests/deploy/test_image.py; skipped with the reason when podman cannot be installed or run).
+## Writes deploy/IMAGE-FIGURES.md (size, time from `podman run` to SERVING).
+image-test: $(STAMP)
+	BRIDGE_IMAGE_TEST=1 $(PY) -m pytest -q -p no:cacheprovider tests/deploy/test_image.py
+
+## make constraints-image: constraints/image.txt (the image's pins) from the versions .venv resolved.
+constraints-image: $(STAMP)
+	{ sed -n '/^#/p' constraints/image.txt; $(PY) -m pip freeze --exclude-editable --disable-pip-version-check | grep -v -i -E '^(py-spy)=='; } > constraints/image.txt.new
+	mv constraints/image.txt.new constraints/image.txt
 
 lint: $(STAMP)
 	$(VENV)/bin/lint-imports
