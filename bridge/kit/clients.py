@@ -69,6 +69,8 @@ class Call:
     code: str
     details: str
     seconds: float
+    #: ``time.monotonic()`` when the call went out.
+    started: float = 0.0
 
 
 @dataclass
@@ -231,15 +233,35 @@ class Driver:
             self.on_update(o)
 
     # -- helpers -------------------------------------------------------------------------------
+    def send(self, method: str, label: str | None = None) -> tuple[Any, Call]:
+        """One ``GetTask`` or ``DeleteTask`` as this client builds it, for ``outcome.resource_meta``.
+
+        ``check`` resumes a task this way (``resume``) in another process or after it ended.
+
+        Returns:
+            (the response or None, the ``Call``, recorded in ``outcome.calls`` under ``label``).
+        """
+        fn = {"GetTask": self.get, "DeleteTask": self.delete}[method]
+        try:
+            return self._call(label or method, fn), self.outcome.calls[-1]
+        except grpc.RpcError:
+            return None, self.outcome.calls[-1]
+
+    def resume(self, resource_meta: bytes) -> Driver:
+        """Take over a task created elsewhere: later ``send``/``poll`` calls use ``resource_meta``."""
+        self.outcome.resource_meta = resource_meta
+        self.outcome.started = self.outcome.started or time.monotonic()
+        return self
+
     def _call(self, method: str, fn: Callable[[float | None], Any]) -> Any:
         started = time.monotonic()
         try:
             result = fn(self.deadline)
         except grpc.RpcError as exc:
             code, details = rpc_failure(exc)
-            self.outcome.calls.append(Call(method, code, details, time.monotonic() - started))
+            self.outcome.calls.append(Call(method, code, details, time.monotonic() - started, started))
             raise
-        self.outcome.calls.append(Call(method, "OK", "", time.monotonic() - started))
+        self.outcome.calls.append(Call(method, "OK", "", time.monotonic() - started, started))
         return result
 
     def _end(self, phase: str, message: str) -> None:
@@ -386,16 +408,20 @@ class V2Driver(Driver):
         self.async_stub = v2_grpc.AsyncConnectorServiceStub(self.channel)
         name, version = self.category
         self.category_msg = v2.TaskCategory(name=name, version=version)
+        # The executor reads template.custom as the Connection and sends it on Create, Get and Delete.
         self.connection = v2_security.Connection()
+        self._refusal: str | None = None
+        if not self.template.HasField("custom"):
+            self._refusal = "the template has no custom: the Flyte 2 executor fails the task before any call"
+        else:
+            try:
+                json_format.ParseDict(json_format.MessageToDict(self.template.custom), self.connection,
+                                      ignore_unknown_fields=True)
+            except json_format.ParseError as exc:
+                self._refusal = f"template.custom does not read as a Connection: {str(exc)[:200]}"
 
     def route(self) -> tuple[str, str] | None:
-        if not self.template.HasField("custom"):
-            return REFUSED, "the template has no custom: the Flyte 2 executor fails the task before any call"
-        try:
-            json_format.ParseDict(json_format.MessageToDict(self.template.custom), self.connection, ignore_unknown_fields=True)
-        except json_format.ParseError as exc:
-            return REFUSED, f"template.custom does not read as a Connection: {str(exc)[:200]}"
-        return None
+        return (REFUSED, self._refusal) if self._refusal is not None else None
 
     def phase_of(self, resource: Any) -> int | None:
         known = resource.phase in Phase.Phase.values() and resource.phase != Phase.UNDEFINED
@@ -430,6 +456,46 @@ class V2Driver(Driver):
 
 
 DRIVERS: dict[str, type[Driver]] = {"v1": V1Driver, "v2": V2Driver}
+GENERATIONS = ("v1", "v2", "both")
+
+
+def generations_of(generation: str) -> list[str]:
+    """``["v1"]``, ``["v2"]`` or, for ``both``, ``["v1", "v2"]``.
+
+    Raises:
+        ValueError: Not one of ``v1``, ``v2``, ``both``.
+    """
+    if generation not in GENERATIONS:
+        raise ValueError(f"generation must be v1, v2 or both, not {generation!r}")
+    return ["v1", "v2"] if generation == "both" else [generation]
+
+
+def make_drivers(
+    channel: grpc.Channel,
+    template: Any,
+    inputs: Any,
+    generation: str,
+    scratch: Path,
+    *,
+    output_prefix: str | None = None,
+    deadline: float | None = 10.0,
+    on_update: Callable[[Outcome], None] | None = None,
+) -> list[Driver]:
+    """One driver per generation asked (``both`` is v1 then v2), each with its own output directory.
+
+    Args:
+        scratch: Each generation's ``output_prefix`` is ``scratch/<generation>`` (created), unless
+            ``output_prefix`` is given (then every generation gets that one).
+    """
+    drivers = []
+    for g in generations_of(generation):
+        prefix = output_prefix
+        if prefix is None:
+            path = Path(scratch) / g
+            path.mkdir(parents=True, exist_ok=True)
+            prefix = str(path)
+        drivers.append(DRIVERS[g](channel, template, inputs, output_prefix=prefix, deadline=deadline, on_update=on_update))
+    return drivers
 
 
 def drive(
@@ -460,6 +526,7 @@ __all__ = [
     "ABORTED_BY_USER",
     "CREATE_FAILED",
     "DRIVERS",
+    "GENERATIONS",
     "GET_FAILED",
     "NOT_ROUTED",
     "REFUSED",
@@ -471,5 +538,7 @@ __all__ = [
     "V1Driver",
     "V2Driver",
     "drive",
+    "generations_of",
+    "make_drivers",
     "propeller_registry",
 ]

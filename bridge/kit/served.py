@@ -109,6 +109,12 @@ class ServedBridge:
     def _run(self, coro: Any, timeout: float = START_TIMEOUT, loop: asyncio.AbstractEventLoop | None = None) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, loop or self._loop).result(timeout)  # type: ignore[arg-type]
 
+    def watch(self, coro: Any) -> Any:
+        """Run ``coro`` on the bridge's event loop in the background (a ``concurrent.futures.Future``)."""
+        if self._loop is None:
+            raise RuntimeError("the bridge is not started")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
     def stop(self) -> None:
         """Close the channel, stop the server (1 s grace) and its loop."""
         if self.channel is not None:
