@@ -419,8 +419,6 @@ class Checker:
         return Row("repeatable", True, f"GetTask answered {self._show_answer(first)} 3 times")
 
     def delete(self, s: Subject, prefix: Path) -> Row:
-        if s.is_sync:
-            return Row.skip("delete", "a sync connector: nothing to delete")
         v2d = self._driver("v2", s, prefix)
         v2d.start()
         self._record(s, v2d.outcome.calls)
