@@ -80,6 +80,8 @@ class Outcomes(Mapping[str, Outcome]):
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
+        if name in ("v1", "v2"):  # the property raised: that generation did not run
+            return self._attr(name)
         outcomes = self.__dict__.get("_outcomes", {})
         if len(outcomes) == 1:
             return getattr(next(iter(outcomes.values())), name)
