@@ -56,8 +56,6 @@ _TRACEBACK = re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\", l
 _BAD_META = b"\xff flyte-bridge check: not a resource_meta"
 _PHASE = v2_core_execution.TaskExecution
 _RESOURCE_PHASES = set(_PHASE.Phase.keys())
-#: Phases ``--expect-phase`` accepts: the terminal ones a connector reports.
-EXPECTABLE_PHASES = ("SUCCEEDED", "FAILED", "RETRYABLE_FAILED", "ABORTED", "TIMED_OUT")
 ROW_CHARS = 300
 
 
@@ -491,4 +489,4 @@ def subject_for(entry: Any, template: Any | None, inputs: dict[str, Any] | None,
     return Subject(entry.name, entry.category, entry.is_sync, template, to_inputs(inputs or {}, template), source)
 
 
-__all__ = ["EXAMPLES", "EXPECTABLE_PHASES", "RULES", "Checker", "Options", "Row", "Subject", "example_task", "subject_for"]
+__all__ = ["EXAMPLES", "RULES", "Checker", "Options", "Row", "Subject", "example_task", "subject_for"]
