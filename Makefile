@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## make sdk-envs: .venvs/flytekit-1.13 and -1.15 (old SDKs beside the project, for the interop tests).
+## make sdk-envs: .venvs/flytekit-1.11 (the declared floor), -1.13 and -1.15 (old SDKs beside the project, for the interop tests).
 sdk-envs: $(STAMP)
 	$(PY) -m tests.sdkenv
 
