@@ -13,7 +13,9 @@ A ``Driver`` runs one task through one generation's generated stubs, the way tha
   connection, then ``GetTask`` with ``task_category``, ``output_prefix`` and the connection.
   UNDEFINED or an unknown phase is a system error.
 
-Both: a Create error is a retryable user failure; a Get error counts toward the cutoff (polling
+Both: container ``args`` are rendered before CreateTask as propeller renders them
+(:mod:`bridge.kit.render`: ``{{.Inputs.x}}``, ``{{.OutputPrefix}}``...; one that does not render ends
+the task ``REFUSED`` before any call); a Create error is a retryable user failure; a Get error counts toward the cutoff (polling
 stops once more than 5 failed, and the count is never reset); outputs come from
 ``resource.outputs``, else from ``{output_prefix}/outputs.pb`` when the prefix is a local path;
 ``DeleteTask`` goes out only on abort (``abort``), never after completion, never without meta.
@@ -30,6 +32,7 @@ from typing import Any
 import grpc
 from google.protobuf import json_format
 
+from bridge.kit.render import RenderError, rendered
 from bridge.kit.tasks import as_v1
 from bridge.kit.values import to_native, v1_literal_map
 from modern._values import TERMINAL_PHASES
@@ -37,6 +40,7 @@ from translators._gen import v1, v1_core_literals, v1_grpc, v2, v2_core_executio
 from translators._protobuf_compat import known_fields
 
 Phase = v2_core_execution.TaskExecution
+CLIENT_NAMES = {"v1": "FlytePropeller", "v2": "the Flyte 2 executor"}
 MAX_SYSTEM_FAILURES = 5
 """Propeller's ``MaxSystemFailures``: GetTask polling stops once more calls than this failed."""
 
@@ -53,7 +57,7 @@ _STATE_TO_PHASE = {
 
 # Outcomes that are not a connector phase: what the client itself concluded.
 NOT_ROUTED = "NOT_ROUTED"  # v1: ListAgents does not list the category, propeller would not call the bridge
-REFUSED = "REFUSED"  # v2: the executor refuses the template before any call
+REFUSED = "REFUSED"  # the client refuses the template before any call (no custom; args that do not render)
 CREATE_FAILED = "CREATE_FAILED"  # a retryable user failure that uses up a retry
 GET_FAILED = "GET_FAILED"  # more than 5 GetTask errors (AutoRefreshCacheFailed, or stuck at the last phase)
 SYSTEM_ERROR = "SYSTEM_ERROR"  # an answer the client cannot read (unknown phase, bad sync header)
@@ -153,6 +157,7 @@ class Driver:
     ) -> None:
         self.channel = channel
         self.template = template  # v2 TaskTemplate
+        self.sent = template  # what CreateTask carries: container args rendered (start)
         self.inputs = inputs  # v2 Inputs
         self.output_prefix = output_prefix
         self.deadline = deadline
@@ -171,6 +176,13 @@ class Driver:
         if refusal is not None:
             self._end(refusal[0], refusal[1])
             return
+        try:
+            self.sent = rendered(self.template, self.inputs, self.output_prefix)
+        except RenderError as exc:
+            self._end(REFUSED, f"{CLIENT_NAMES[self.generation]} cannot render the container args: {exc}")
+            return
+        if self.sent is not self.template:
+            self._write_inputs()
         if self.outcome.sync:
             self.run_sync()
             return
@@ -264,6 +276,17 @@ class Driver:
         self.outcome.calls.append(Call(method, "OK", "", time.monotonic() - started, started))
         return result
 
+    def _write_inputs(self) -> None:
+        # {{.Input}} names {input prefix}/inputs.pb: write it there when the prefix is a local directory.
+        if "://" in self.output_prefix:
+            return
+        folder = Path(self.output_prefix) / "inputs"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "inputs.pb").write_bytes(v1_literal_map(self.inputs).SerializeToString())
+        except OSError:
+            pass  # a prefix we cannot write: the connector finds no file, as it would with a bad prefix
+
     def _end(self, phase: str, message: str) -> None:
         self.outcome.phase, self.outcome.message = phase, message
         self.outcome.done, self.outcome.ended = True, time.monotonic()
@@ -312,7 +335,6 @@ class V1Driver(Driver):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.async_stub = v1_grpc.AsyncAgentServiceStub(self.channel)
-        self.template_v1 = as_v1(self.template)
         name, version = self.category
         self.category_msg = v1.TaskCategory(name=name, version=version)
 
@@ -341,7 +363,7 @@ class V1Driver(Driver):
     def create(self, timeout: float | None) -> Any:
         request = v1.CreateTaskRequest(
             inputs=v1_literal_map(self.inputs),
-            template=self.template_v1,
+            template=as_v1(self.sent),
             output_prefix=self.output_prefix,
             task_execution_metadata=execution_metadata(self.template),
         )
@@ -365,7 +387,7 @@ class V1Driver(Driver):
 
     def run_sync(self) -> None:
         header = v1.CreateRequestHeader(
-            template=self.template_v1,
+            template=as_v1(self.sent),
             output_prefix=self.output_prefix,
             task_execution_metadata=execution_metadata(self.template),
         )
@@ -430,7 +452,7 @@ class V2Driver(Driver):
     def create(self, timeout: float | None) -> Any:
         request = v2.CreateTaskRequest(
             inputs=self.inputs,
-            template=self.template,
+            template=self.sent,
             output_prefix=self.output_prefix,
             task_execution_metadata=v2.TaskExecutionMetadata.FromString(
                 execution_metadata(self.template).SerializeToString()

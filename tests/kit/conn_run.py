@@ -2,6 +2,7 @@
 
 - ``kit_sync``: a sync connector (``do``); returns ``{"y": x * 2}``.
 - ``kit_fail``: create succeeds, get reports FAILED with a message.
+- ``kit_args``: answers the container args it was created with (``{"args": "a b c"}``).
 - ``kit_slow``: RUNNING with a progress message until ``seconds`` passed since create (the start
   time is in the meta, so any replica answers); ``delete`` appends to the ``marker`` file of the inputs.
 """
@@ -74,5 +75,25 @@ class Slow(AsyncConnector):
                 f.write("deleted\n")
 
 
-for _c in (SyncDouble(), Failing(), Slow()):
+@dataclass
+class ArgsMeta(ResourceMeta):
+    args: str = ""
+
+
+class Args(AsyncConnector):
+    name = "Kit Args"
+    task_type_name = "kit_args"
+    metadata_type = ArgsMeta
+
+    async def create(self, task_template: Any, output_prefix: str, inputs: Any = None, **kwargs: Any) -> ArgsMeta:
+        return ArgsMeta(" ".join(task_template.container.args))
+
+    async def get(self, resource_meta: ArgsMeta, **kwargs: Any) -> Resource:
+        return Resource(phase=TaskExecution.SUCCEEDED, outputs={"args": resource_meta.args})
+
+    async def delete(self, resource_meta: ArgsMeta, **kwargs: Any) -> None:
+        return None
+
+
+for _c in (SyncDouble(), Failing(), Slow(), Args()):
     ConnectorRegistry.register(_c, override=True)
