@@ -40,7 +40,7 @@ def add_check_flags(p: argparse.ArgumentParser) -> None:
                    help="per-call deadline in seconds. Default 3 (FlytePropeller's default agent timeout; "
                         "the Flyte 2 executor's is 10).")
     p.add_argument("--expect-phase", default="SUCCEEDED", type=str.upper,
-                   choices=("SUCCEEDED", "FAILED", "RETRYABLE_FAILED", "ABORTED", "TIMED_OUT"),
+                   choices=("SUCCEEDED", "FAILED", "RETRYABLE_FAILED", "ABORTED"),
                    help="the phase the task should end in (the succeeds rule). Default SUCCEEDED.")
     p.add_argument("--same-outputs", action="store_true",
                    help="the generations rule also compares output values (by default names and types only: "

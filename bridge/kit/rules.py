@@ -293,7 +293,7 @@ class Checker:
         for g, o in ended.items():
             if o.phase == want:
                 continue
-            if o.phase == TIMED_OUT:
+            if o.phase == TIMED_OUT:  # the client gave up (--timeout); not a phase a connector reports
                 return Row("succeeds", False, f"{g} did not end within {self.options.timeout:g} s (--timeout); "
                                               f"last answer {o.resource and _PHASE.Phase.Name(o.resource.phase) or 'none'}")
             why = o.message or "(no message)"

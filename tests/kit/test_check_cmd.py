@@ -88,6 +88,16 @@ def test_check_fails_a_task_that_does_not_succeed_with_the_connectors_message(tm
     assert code == 0 and "ended FAILED" in _rows(report["connectors"][0], "PASS")["succeeds"]
 
 
+def test_check_a_task_that_does_not_end_in_time(tmp_path: Path) -> None:
+    t = template(tmp_path / "slow.json", "kit_slow", {"seconds": "FLOAT"}, {"slept": "FLOAT"})
+    code, report = _report("--modules", "tests.kit.conn_run", "--template", str(t), "--inputs", '{"seconds": 60}',
+                           "--timeout", "1")
+    [c] = report["connectors"]
+    assert code == 1 and set(_rows(c, "FAIL")) == {"succeeds"}, c
+    assert "did not end within 1 s (--timeout); last answer RUNNING" in _rows(c, "FAIL")["succeeds"]
+    assert set(_rows(c, "SKIP")) == {"stateless", "repeatable"}
+
+
 @pytest.fixture
 def web_server() -> Iterator[str]:
     class Handler(http.server.BaseHTTPRequestHandler):
