@@ -98,6 +98,19 @@ def test_check_a_task_that_does_not_end_in_time(tmp_path: Path) -> None:
     assert set(_rows(c, "SKIP")) == {"stateless", "repeatable"}
 
 
+def test_check_sends_the_connection_on_every_v2_get_and_delete(tmp_path: Path) -> None:
+    # The executor sends template.custom as the Connection on Create, Get and Delete: a resumed GetTask
+    # (fresh process, repeats) without it would answer "region=none" and fail stateless/repeatable.
+    t = template(tmp_path / "region.json", "kit_region", {}, {})
+    doc = json.loads(t.read_text())
+    doc["custom"] = {"configs": {"region": "eu", "require_region_on_delete": "yes"}}
+    t.write_text(json.dumps(doc))
+    code, report = _report("--modules", "tests.kit.conn_run", "--template", str(t))
+    [c] = report["connectors"]
+    assert code == 0 and _rows(c, "FAIL") == {}, c
+    assert "region=eu" in _rows(c, "PASS")["repeatable"] and "region=eu" in _rows(c, "PASS")["stateless"]
+
+
 @pytest.fixture
 def web_server() -> Iterator[str]:
     class Handler(http.server.BaseHTTPRequestHandler):
