@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## make sdk-envs: .venvs/flytekit-1.13 and -1.15 (old SDKs beside the project, for the interop tests).
+## make sdk-envs: .venvs/flytekit-1.11 (the declared floor), -1.13 and -1.15 (old SDKs beside the project, for the interop tests).
 sdk-envs: $(STAMP)
 	$(PY) -m tests.sdkenv
 
@@ -36,8 +36,9 @@ test-full: $(STAMP)
 	FULL=1 $(PY) -m pytest -q -p no:cacheprovider
 
 ## make serve: the bridge on :8000 (gRPC, both generations) and :9090 (Prometheus), built-in connectors.
+## Flags go in ARGS: make serve ARGS="--prometheus_port 9091 --modules my_connector".
 serve: $(STAMP)
-	$(VENV)/bin/flyte-bridge serve
+	$(VENV)/bin/flyte-bridge serve $(ARGS)
 
 ## make bench: benchmarks/RESULTS.md (QUICK=1 for a smoke run); the endurance figure alone:
 ## `$(PY) -m benchmarks --figure endurance [--endurance-calls N]`.

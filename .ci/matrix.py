@@ -53,6 +53,8 @@ class DepSet:
     venv_of: str | None = None  # reuse another set's venv
     paths: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
+    requirements: tuple[str, ...] = ()
+    below_python: str | None = None  # the set's packages say Requires-Python below this
 
 
 SETS: dict[str, DepSet] = {
@@ -62,6 +64,9 @@ SETS: dict[str, DepSet] = {
         DepSet("newest", upgrade=True),
         DepSet("pure-protobuf", venv_of="newest", paths=("tests/translators",),
                env=(("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python"),)),
+        # The declared flytekit floor (pyproject: flytekit>=1.11): the in-process adapter's interop tests.
+        DepSet("flytekit-1.11", extras="test", requirements=("flytekit==1.11.*",), below_python="3.13",
+               paths=("tests/interop/test_flytekit_adapter.py",)),
     )
 }
 
@@ -84,8 +89,8 @@ class Cell:
 
 def spec_for(python: str, deps: DepSet) -> EnvSpec:
     base = SETS[deps.venv_of] if deps.venv_of else deps
-    return EnvSpec(f"py{python}-{base.name}", python, extras=base.extras, constraints=base.constraints,
-                   upgrade=base.upgrade, why=f"matrix: {base.name} dependencies")
+    return EnvSpec(f"py{python}-{base.name}", python, extras=base.extras, requirements=base.requirements,
+                   constraints=base.constraints, upgrade=base.upgrade, why=f"matrix: {base.name} dependencies")
 
 
 def _versions(spec: EnvSpec) -> dict[str, str]:
@@ -136,6 +141,8 @@ def run_cell(python: str, deps: DepSet, built: set[str]) -> Cell:
     spec = spec_for(python, deps)
     if deps.constraints and not (REPO / deps.constraints).exists():
         return Cell(python, deps.name, "unavailable", note=f"{deps.constraints} missing")
+    if deps.below_python and tuple(map(int, python.split("."))) >= tuple(map(int, deps.below_python.split("."))):
+        return Cell(python, deps.name, "unavailable", note=f"{' '.join(deps.requirements)} needs Python < {deps.below_python}")
     t0 = time.monotonic()
     try:
         if spec.name not in built:  # pure-protobuf reuses the venv newest just built
@@ -217,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pythons", nargs="*", default=None, help=f"default: those of {SUPPORTED} installed here")
     parser.add_argument("--sets", nargs="*", default=list(SETS), choices=list(SETS))
     parser.add_argument("--readme-only", action="store_true", help="re-render the table in docs/compatibility.md from .ci/matrix.json")
+    parser.add_argument("--no-readme", action="store_true",
+                        help="record the cells in .ci/matrix.json but leave docs/compatibility.md (re-render it with --readme-only)")
     parser.add_argument("--no-record", action="store_true",
                         help="run the cells and print each one's pytest summary, writing neither .ci/matrix.json nor "
                              "docs/compatibility.md (make test runs the lowest set this way)")
@@ -240,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
             cells[(python, name)] = cell
             ordered = sorted(cells.values(), key=lambda c: (c.python, list(SETS).index(c.deps)))
             RESULTS.write_text(json.dumps([asdict(c) for c in ordered], indent=1) + "\n")
-            write_readme(ordered)
+            if not args.no_readme:
+                write_readme(ordered)
     return 0 if all(c.result in ("passed", "unavailable") for c in cells.values()) else 1
 
 

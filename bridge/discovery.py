@@ -66,6 +66,73 @@ class DiscoveryReport:
     empty: list[tuple[str, str]] = field(default_factory=list)
     #: (source, name, module) of everything loaded, to find the empty ones once SDK registries are adapted.
     modules: list[tuple[str, str, str]] = field(default_factory=list)
+    #: Module (or entry point) name -> the task categories it registered, in the hub's registry or an
+    #: SDK's (adapted at the end). A module imported earlier in this process reports what it registered then.
+    registered: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+    def categories(self, names: Iterable[str]) -> set[tuple[str, int]]:
+        """The task categories the modules (or entry points) ``names`` registered."""
+        return {c for n in names for c in self.registered.get(n, ())}
+
+
+#: Module -> categories its first import registered, for later discoveries in the same process.
+_FIRST_IMPORT: dict[str, tuple[tuple[str, int], ...]] = {}
+
+
+def _category_of(connector: Any) -> tuple[str, int]:
+    # flytekit's connectors carry a TaskCategory; the bridge's and flyte-sdk's a name and a version.
+    cat = getattr(connector, "task_category", None)
+    if cat is not None and hasattr(cat, "name"):
+        return str(cat.name), int(getattr(cat, "version", 0) or 0)
+    return str(getattr(connector, "task_type_name", "")), int(getattr(connector, "task_type_version", 0) or 0)
+
+
+def _sdk_connectors() -> list[Any]:
+    """The connectors in flytekit's and flyte-sdk's own registries (of the SDKs imported so far)."""
+    found: list[Any] = []
+    if "flytekit" in sys.modules:
+        try:  # base_connector (1.16+) or base_agent (1.11-1.15), as the adapter finds it
+            from legacy._flytekit_api import flytekit_api
+
+            found += flytekit_api().registered()
+        except Exception:  # a flytekit without an adaptable registry: nothing to add
+            pass
+    if "flyte" in sys.modules:
+        try:
+            sdk_registry = importlib.import_module("flyte.connectors").ConnectorRegistry
+            found += list(getattr(sdk_registry, "_REGISTRY", {}).values())
+        except Exception:  # a flyte-sdk version without that registry: nothing to add
+            pass
+    return found
+
+
+def _known(registry: Any) -> set[tuple[tuple[str, int], int]]:
+    """(category, identity) of every connector registered anywhere: what an import adds shows as new."""
+    found = {(i.category, id(getattr(getattr(i, "entry", None), "connector", i))) for i in registry.all_implementations()}
+    return found | {(_category_of(c), id(c)) for c in _sdk_connectors()}
+
+
+def _origin_categories(registry: Any, module: str) -> set[tuple[str, int]]:
+    """Categories of connectors defined in ``module`` or below it (for a module imported before)."""
+    def within(m: str) -> bool:
+        return m == module or m.startswith(module + ".")
+
+    found = {i.category for i in registry.all_implementations() if within(i.origin)}
+    return found | {_category_of(c) for c in _sdk_connectors() if within(type(c).__module__)}
+
+
+@contextlib.contextmanager
+def _recording(report: DiscoveryReport, registry: Any, name: str, module: str) -> Iterator[None]:
+    """Record in ``report.registered[name]`` what importing ``module`` registers."""
+    imported_before = module in sys.modules
+    before = _known(registry)
+    yield
+    added = {cat for cat, _ in _known(registry) - before}
+    if not imported_before and module in sys.modules:
+        _FIRST_IMPORT[module] = tuple(sorted(added))
+    elif imported_before:
+        added |= set(_FIRST_IMPORT.get(module, ())) | _origin_categories(registry, module)
+    report.registered[name] = sorted(set(report.registered.get(name, ())) | added)
 
 
 def _summary(exc: BaseException) -> str:
@@ -74,9 +141,13 @@ def _summary(exc: BaseException) -> str:
     return text if len(text) <= _MAX_ERROR_CHARS else text[: _MAX_ERROR_CHARS - 3] + "..."
 
 
-def _import(report: DiscoveryReport, source: str, name: str, module: str) -> None:
+def _import(report: DiscoveryReport, source: str, name: str, module: str, registry: Any = None) -> None:
     try:
-        importlib.import_module(module)
+        if registry is None:
+            importlib.import_module(module)
+        else:
+            with _recording(report, registry, name, module):
+                importlib.import_module(module)
     except Exception as exc:  # a broken connector must not take the others down
         failure = LoadFailure(source, name, _summary(exc))
         report.failed.append(failure)
@@ -88,13 +159,14 @@ def _import(report: DiscoveryReport, source: str, name: str, module: str) -> Non
         log.info("loaded connector module %s (%s)", name, source)
 
 
-def _load_group(report: DiscoveryReport, group: str, seen: set[str]) -> None:
+def _load_group(report: DiscoveryReport, group: str, seen: set[str], registry: Any) -> None:
     for ep in entry_points(group=group):
         try:
             if ep.module in seen:
                 continue
             seen.add(ep.module)
-            ep.load()
+            with _recording(report, registry, ep.name, ep.module):
+                ep.load()
         except Exception as exc:
             failure = LoadFailure(group, ep.name, _summary(exc))
             report.failed.append(failure)
@@ -143,21 +215,7 @@ def _adapt(report: DiscoveryReport, registry: Any) -> None:
 def _connector_modules(registry: Any) -> set[str]:
     """The modules defining every connector class known here: the hub's and both SDKs' registries."""
     # An implementation's origin is the module of the connector class it wraps (or is).
-    found = {i.origin for i in registry.all_implementations()}
-    if "flytekit" in sys.modules:
-        try:  # base_connector (1.16+) or base_agent (1.11-1.15), as the adapter finds it
-            from legacy._flytekit_api import flytekit_api
-
-            found.update(type(c).__module__ for c in flytekit_api().registered())
-        except Exception:  # a flytekit without an adaptable registry: nothing to add
-            pass
-    if "flyte" in sys.modules:
-        try:
-            sdk_registry = importlib.import_module("flyte.connectors").ConnectorRegistry
-            found.update(type(c).__module__ for c in getattr(sdk_registry, "_REGISTRY", {}).values())
-        except Exception:  # a flyte-sdk version without that registry: nothing to add
-            pass
-    return found
+    return {i.origin for i in registry.all_implementations()} | {type(c).__module__ for c in _sdk_connectors()}
 
 
 def _mark_empty(report: DiscoveryReport, registry: Any) -> None:
@@ -228,22 +286,22 @@ def _discover(
         sys.path.insert(0, os.getcwd())
     for module in builtins:
         seen.add(module)
-        _import(report, "builtin", module, module)
+        _import(report, "builtin", module, module, registry)
     if entry_point_groups:
-        _load_group(report, PROJECT_GROUP, seen)
-        _load_group(report, FLYTE_SDK_GROUP, seen)
+        _load_group(report, PROJECT_GROUP, seen, registry)
+        _load_group(report, FLYTE_SDK_GROUP, seen, registry)
         if _exists("flytekit") and entry_points(group=FLYTEKIT_GROUP):
             # As pyflyte serve connector: flytekit's plugins plus its built-in webhook connector.
-            _import(report, FLYTEKIT_GROUP, "flytekit", "flytekit")
-            _load_group(report, FLYTEKIT_GROUP, seen)
-            _load_flytekit_serve_modules(report, seen)
+            _import(report, FLYTEKIT_GROUP, "flytekit", "flytekit", registry)
+            _load_group(report, FLYTEKIT_GROUP, seen, registry)
+            _load_flytekit_serve_modules(report, seen, registry)
     for module in modules:
         if module in seen:
             continue
         seen.add(module)
-        _import(report, "--modules", module, module)
+        _import(report, "--modules", module, module, registry)
     if entry_point_groups and ("flytekit" in sys.modules or not defer_sdks):
-        _load_flytekit_serve_modules(report, seen)  # flytekit is imported anyway (--modules), or wanted now
+        _load_flytekit_serve_modules(report, seen, registry)  # flytekit is imported anyway (--modules), or wanted now
     elif entry_point_groups:
         _announce_flytekit_serve_modules(registry, seen)
     _adapt(report, registry)
@@ -251,11 +309,11 @@ def _discover(
     return report
 
 
-def _load_flytekit_serve_modules(report: DiscoveryReport, seen: set[str]) -> None:
+def _load_flytekit_serve_modules(report: DiscoveryReport, seen: set[str], registry: Any) -> None:
     for module in FLYTEKIT_SERVE_MODULES:
         if module not in seen and _exists(module):
             seen.add(module)
-            _import(report, "flytekit", module, module)
+            _import(report, "flytekit", module, module, registry)
 
 
 def _announce_flytekit_serve_modules(registry: Any, seen: set[str]) -> None:

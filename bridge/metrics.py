@@ -127,12 +127,17 @@ def start_metrics(port: int, addr: str = "0.0.0.0") -> MetricsEndpoint | None:
         The endpoint (with its real port), or None when disabled.
 
     Raises:
-        OSError: When the port cannot be bound.
+        OSError: When the port cannot be bound (the message names the port and the flag).
     """
     if port == DISABLED:
         return None
     _register_hub_metrics()
-    httpd = _serve_registry(port, addr)
+    try:
+        httpd = _serve_registry(port, addr)
+    except OSError as exc:
+        raise OSError(exc.errno, f"Prometheus metrics cannot listen on {addr}:{port} ({exc.strerror or exc}): "
+                                 f"choose another port with --prometheus_port N (-1: no metrics endpoint); "
+                                 f'with make: make serve ARGS="--prometheus_port {port + 1 if port > 0 else 9091}"') from None
     bound = int(httpd.server_port)
     log.info("Prometheus metrics on http://%s:%d/metrics", addr, bound)
     return MetricsEndpoint(bound, httpd)

@@ -13,6 +13,10 @@ Fixtures:
 - ``flyte_bridge_modules``: the connector modules to import; override it, or set them with the
   marker ``@pytest.mark.flyte_bridge("my.module", ...)`` or the ini option ``flyte_bridge_modules``.
 
+Each test is served exactly the built-ins, the entry points (unless turned off), the ini option's
+modules and its own marker's modules: a connector another test's marker imported is not served
+(the bridge is shared by the session, its registry is set per test).
+
 Ini options: ``flyte_bridge_modules`` (lines/args), ``flyte_bridge_entry_points`` (bool, default
 true: load the connector entry-point groups, as ``flyte-bridge serve`` does).
 """
@@ -48,13 +52,22 @@ def flyte_bridge_modules(request: pytest.FixtureRequest) -> tuple[str, ...]:
 
 @pytest.fixture(scope="session")
 def flyte_bridge_server(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """The session's served bridge (a :class:`bridge.kit.served.ServedBridge`), started on first use."""
+    """The session's served bridge (a :class:`bridge.kit.served.ServedBridge`), started on first use.
+
+    It serves a registry of its own: what the ini option, the built-ins and the entry points registered
+    (``served.base``), plus, for each test, what that test's marker modules registered.
+    """
+    import modern
+    from bridge.discovery import discover
     from bridge.kit.served import ServedBridge
 
-    served = ServedBridge(
-        tuple(request.config.getini("flyte_bridge_modules")),
-        entry_points=bool(request.config.getini("flyte_bridge_entry_points")),
-    ).start()
+    modules = tuple(request.config.getini("flyte_bridge_modules"))
+    report = discover(modern.default_registry(), modules,
+                      entry_point_groups=bool(request.config.getini("flyte_bridge_entry_points")))
+    served = ServedBridge(modules, registry=modern.ConnectorRegistry())
+    served.report = report
+    served.base = report.categories(report.registered)
+    served.start()
     try:
         yield served
     finally:
@@ -63,20 +76,25 @@ def flyte_bridge_server(request: pytest.FixtureRequest) -> Iterator[Any]:
 
 @pytest.fixture
 def flyte_bridge(flyte_bridge_server: Any, flyte_bridge_modules: tuple[str, ...], tmp_path: Any) -> Any:
-    """A :class:`bridge.kit.harness.BridgeHarness` on the session's bridge, with this test's modules imported."""
+    """A :class:`bridge.kit.harness.BridgeHarness` on the session's bridge, serving exactly the ini's
+    modules (with built-ins and entry points) and this test's marker modules."""
+    import modern
     from bridge.discovery import discover
     from bridge.kit.harness import BridgeHarness
+    from bridge.kit.served import serve_only
 
-    if flyte_bridge_modules:
-        served = flyte_bridge_server
-        # What the session's bridge already loaded is not discovered again for every test; its
-        # failures (the module's own, or adapting an SDK's registry) still fail the test.
-        failed = [f for f in served.report.failed
-                  if f.source == "adapter" or (f.source == "--modules" and f.name in flyte_bridge_modules)]
-        new = tuple(m for m in flyte_bridge_modules if m not in served.modules)
-        if new:
-            # The bridge serves its registry live: connectors imported now are served from the next call.
-            failed += discover(served.registry, new, builtins=(), entry_point_groups=False).failed
-        if failed:
-            pytest.fail("; ".join(f"{f.name}: {f.error}" for f in failed), pytrace=False)
-    return BridgeHarness(flyte_bridge_server, tmp_path)
+    served = flyte_bridge_server
+    # The session's own failures (a module of the ini, or adapting an SDK's registry) fail every test.
+    failed = [f for f in served.report.failed
+              if f.source == "adapter" or (f.source == "--modules" and f.name in served.modules)]
+    wanted = set(served.base)
+    new = tuple(m for m in flyte_bridge_modules if m not in served.modules)
+    if new:
+        report = discover(modern.default_registry(), new, builtins=(), entry_point_groups=False)
+        failed += report.failed
+        wanted |= report.categories(new)
+    if failed:
+        pytest.fail("; ".join(f"{f.name}: {f.error}" for f in failed), pytrace=False)
+    # Connectors an earlier test's marker loaded stay imported, but are no longer served.
+    serve_only(served.registry, modern.default_registry(), wanted)
+    return BridgeHarness(served, tmp_path)

@@ -75,6 +75,7 @@ def _summary(outcomes: list, out: TextIO) -> int:
 def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run ``flyte-bridge run`` with parsed ``args``; see the module docstring for exit codes."""
     out, err = out or sys.stdout, err or sys.stderr
+    from bridge.kit.clients import generations_of
     from bridge.kit.tasks import TargetError, load_target
     from bridge.kit.values import InputsError, read_inputs, to_inputs
     from bridge.logs import configure_logging
@@ -89,7 +90,7 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
     except (TargetError, InputsError, ValueError) as exc:
         print(f"flyte-bridge run: {exc}", file=err)
         return EXIT_USAGE
-    generations = ["v1", "v2"] if args.generation == "both" else [args.generation]
+    generations = generations_of(args.generation)
     _interruptible()
     with tempfile.TemporaryDirectory(prefix="flyte-bridge-run-") as scratch:
         return _run(args, template, inputs, generations, Path(scratch), out)
@@ -106,7 +107,7 @@ def _interruptible() -> None:
 
 
 def _run(args: argparse.Namespace, template, inputs, generations: list[str], scratch: Path, out: TextIO) -> int:  # type: ignore[no-untyped-def]
-    from bridge.kit.clients import DRIVERS, TIMED_OUT, drive
+    from bridge.kit.clients import TIMED_OUT, drive, make_drivers
     from bridge.kit.live import LiveLines
     from bridge.kit.served import ServedBridge
 
@@ -114,14 +115,8 @@ def _run(args: argparse.Namespace, template, inputs, generations: list[str], scr
         print(f"flyte-bridge run: {template.type} v{template.task_type_version} "
               f"({template.id.name or 'unnamed'}) on a bridge at {bridge.address}", file=out, flush=True)
         live = LiveLines(out, generations)
-        drivers = []
-        for g in generations:
-            prefix = args.output_prefix
-            if prefix is None:
-                prefix = str(scratch / g)
-                Path(prefix).mkdir()
-            drivers.append(DRIVERS[g](bridge.channel, template, inputs, output_prefix=prefix,
-                                      deadline=args.deadline, on_update=live.update))
+        drivers = make_drivers(bridge.channel, template, inputs, args.generation, scratch,
+                               output_prefix=args.output_prefix, deadline=args.deadline, on_update=live.update)
         try:
             drive(drivers, poll=args.poll, timeout=args.timeout, sleep=live.sleep)
         except KeyboardInterrupt:

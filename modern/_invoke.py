@@ -46,16 +46,16 @@ def connector_failure(entry: ConnectorEntry, method: str, exc: BaseException, se
     if isinstance(exc, BridgeError):
         return exc
     if isinstance(exc, NotImplementedError):
-        return UnimplementedError(f"connector {entry.name!r} does not implement {method}")
+        return UnimplementedError(f"connector {entry.label} does not implement {method}")
     # The traceback goes to the log only; the status detail carries the bounded message.
     if not secrets:
-        log.error("connector %r failed in %s", entry.name, method, exc_info=(type(exc), exc, exc.__traceback__))
+        log.error("connector %s failed in %s", entry.label, method, exc_info=(type(exc), exc, exc.__traceback__))
     else:
         # The exception's message may echo a secret: log the traceback as scrubbed text instead.
         trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        log.error("connector %r failed in %s\n%s", entry.name, method, scrub(trace, secrets).rstrip())
+        log.error("connector %s failed in %s\n%s", entry.label, method, scrub(trace, secrets).rstrip())
     text = scrub(f"{type(exc).__name__}: {exc}", secrets)
-    return ConnectorError(f"connector {entry.name!r} failed to {method}: {text}")
+    return ConnectorError(f"connector {entry.label} failed to {method}: {text}")
 
 
 async def _run(entry: ConnectorEntry, method: str, kwargs: dict[str, Any]) -> Any:
@@ -95,12 +95,12 @@ async def invoke(
     kwargs = select_kwargs(entry, method, kwargs)
     try:
         if timeout is not None and timeout <= 0:
-            raise DeadlineError(f"deadline passed before connector {entry.name!r} could {method}")
+            raise DeadlineError(f"deadline passed before connector {entry.label} could {method}")
         return await within(_run(entry, method, kwargs), timeout)
     except OwnTimeout as own:
         raise connector_failure(entry, method, own.__cause__ or own, secrets) from None
     except (TimeoutError, asyncio.TimeoutError):
-        raise DeadlineError(f"connector {entry.name!r} exceeded the call deadline in {method}") from None
+        raise DeadlineError(f"connector {entry.label} exceeded the call deadline in {method}") from None
     except asyncio.CancelledError:
         raise
     except Exception as exc:

@@ -47,6 +47,16 @@ class ConnectorEntry:
         return str(getattr(self.connector, "name", type(self.connector).__name__))
 
     @property
+    def label(self) -> str:
+        """The name for messages and logs, quoted, with the implementation when it is an SDK's.
+
+        Both SDKs may serve a category under the same name (each has a "Snowflake Connector"):
+        ``'Snowflake Connector' (flyte-sdk)`` says which one answered.
+        """
+        source = getattr(self.connector, "implementation_source", None)
+        return f"{self.name!r}" + (f" ({source})" if source and source != "bridge" else "")
+
+    @property
     def category(self) -> tuple[str, int]:
         """The (task type name, version) the connector serves."""
         return (str(self.connector.task_type_name), int(getattr(self.connector, "task_type_version", 0)))

@@ -175,7 +175,7 @@ class Hub:
         self._open()
         impl, request = self._for_handle(request, caller)
         if impl.is_sync:
-            raise UnimplementedError(f"sync connector {impl.name!r} has no metrics")
+            raise UnimplementedError(f"sync connector {impl.label} has no metrics")
         return await impl.get_task_metrics(request, timeout)
 
     async def get_task_logs(
@@ -185,7 +185,7 @@ class Hub:
         self._open()
         impl, request = self._for_handle(request, caller)
         if impl.is_sync:
-            raise UnimplementedError(f"sync connector {impl.name!r} has no logs")
+            raise UnimplementedError(f"sync connector {impl.label} has no logs")
         return await impl.get_task_logs(request, timeout)
 
     # -- ConnectorMetadataService ------------------------------------------------------------------
@@ -231,7 +231,7 @@ class Hub:
             else:
                 resource = await self._emulate_sync(impl, request, timeout)
             if resource.phase not in TERMINAL_PHASES:
-                raise DeadlineError(f"connector {impl.name!r} answered a non-terminal phase to a sync call")
+                raise DeadlineError(f"connector {impl.label} answered a non-terminal phase to a sync call")
         return resource
 
     async def _emulate_sync(
@@ -257,7 +257,7 @@ class Hub:
                     return resource
                 remaining = left()
                 if remaining is not None and remaining <= delay:
-                    raise DeadlineError(f"connector {impl.name!r} did not finish before the call deadline")
+                    raise DeadlineError(f"connector {impl.label} did not finish before the call deadline")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.poll_max)
         except (DeadlineError, asyncio.CancelledError):

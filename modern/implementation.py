@@ -70,6 +70,12 @@ class Implementation:
     is_sync: bool = False
     secret_names: tuple[str, ...] = ()
 
+    @property
+    def label(self) -> str:
+        """The name for messages and logs, with the implementation unless it is the bridge's own:
+        ``'Snowflake Connector' (flyte-sdk)``, ``'X' (upstream:host:8000)``."""
+        return f"{self.name!r}" + (f" ({self.key})" if self.source != BRIDGE else "")
+
     def accepts_meta(self, data: bytes) -> bool:
         """Whether a ``resource_meta`` written without a routing tag looks like one of this implementation's.
 
@@ -80,33 +86,33 @@ class Implementation:
 
     async def execute_sync(self, request: v2.CreateTaskRequest, timeout: float | None) -> v2.Resource:
         """A sync implementation: run the task to its terminal Resource."""
-        raise UnimplementedError(f"{self.name!r} is not a sync connector")
+        raise UnimplementedError(f"{self.label} is not a sync connector")
 
     async def create_task(self, request: v2.CreateTaskRequest, timeout: float | None) -> bytes:
         """An async implementation: start the task; return its ``resource_meta``."""
-        raise UnimplementedError(f"{self.name!r} does not create tasks")
+        raise UnimplementedError(f"{self.label} does not create tasks")
 
     async def get_task(
         self, request: v2.GetTaskRequest, timeout: float | None, output_types: Any = None
     ) -> v2.Resource:
         """The task's state. ``output_types``: the template's output ``VariableMap`` when known."""
-        raise UnimplementedError(f"{self.name!r} does not get tasks")
+        raise UnimplementedError(f"{self.label} does not get tasks")
 
     async def delete_task(self, request: v2.DeleteTaskRequest, timeout: float | None) -> None:
         """Cancel the task."""
-        raise UnimplementedError(f"{self.name!r} does not delete tasks")
+        raise UnimplementedError(f"{self.label} does not delete tasks")
 
     async def get_task_metrics(
         self, request: v2.GetTaskMetricsRequest, timeout: float | None
     ) -> v2.GetTaskMetricsResponse:
         """The task's metrics."""
-        raise UnimplementedError(f"{self.name!r} has no metrics")
+        raise UnimplementedError(f"{self.label} has no metrics")
 
     async def get_task_logs(
         self, request: v2.GetTaskLogsRequest, timeout: float | None
     ) -> AsyncIterator[v2.GetTaskLogsResponse]:
         """The task's log stream (checked before the first message: errors raise here)."""
-        raise UnimplementedError(f"{self.name!r} has no logs")
+        raise UnimplementedError(f"{self.label} has no logs")
 
     def describe(self) -> str:
         """``source`` plus ``origin`` for the start table."""

@@ -58,13 +58,15 @@ class LocalImplementation(Implementation):
         """The connector's ``ResourceMeta`` for ``data`` (INVALID_ARGUMENT when it does not decode)."""
         entry = self.entry
         if envelope.is_envelope(data):
-            raise InvalidRequestError(f"resource_meta holds a sync result but {entry.name!r} is async")
+            raise InvalidRequestError(f"resource_meta holds a sync result but {entry.label} is async")
         try:
             return entry.metadata_type.decode(data)
+        except InvalidRequestError as exc:  # the bridge's own ResourceMeta: say whose it is
+            raise InvalidRequestError(f"{exc} (connector {entry.label})") from None
         except BridgeError:
             raise
         except Exception as exc:  # a connector's own decode: its failure is still a bad request
-            raise InvalidRequestError(f"resource_meta does not decode for {entry.name!r}: {type(exc).__name__}")
+            raise InvalidRequestError(f"resource_meta does not decode for {entry.label}: {type(exc).__name__}")
 
     def accepts_meta(self, data: bytes) -> bool:
         """A sync connector's handle is an envelope; an async one's decodes with its ``metadata_type``."""
@@ -105,7 +107,7 @@ class LocalImplementation(Implementation):
 
     def _resource(self, result: Any, variables: Any, secrets: tuple[str, ...]) -> v2.Resource:
         try:
-            return resource_to_proto(result, variables, who=f"connector {self.entry.name!r}")
+            return resource_to_proto(result, variables, who=f"connector {self.entry.label}")
         except BridgeError:
             raise
         except Exception as exc:
@@ -172,7 +174,7 @@ async def _log_stream(
     except OwnTimeout as own:
         raise connector_failure(entry, "get_logs", own.__cause__ or own, ()) from None
     except (TimeoutError, asyncio.TimeoutError):
-        raise DeadlineError(f"connector {entry.name!r} exceeded the call deadline in get_logs") from None
+        raise DeadlineError(f"connector {entry.label} exceeded the call deadline in get_logs") from None
     except Exception as exc:
         raise connector_failure(entry, "get_logs", exc, ()) from None
 

@@ -74,6 +74,8 @@ class EnvSpec:
 SDK_ENVS: dict[str, EnvSpec] = {
     spec.name: spec
     for spec in (
+        EnvSpec("flytekit-1.11", "3.11", extras="test", requirements=("flytekit==1.11.*",),
+                why="the declared floor: base_agent API; the in-process adapter's interop tests run here"),
         EnvSpec("flytekit-1.13", "3.11", requirements=("flytekit==1.13.*",),
                 why="base_agent API, Resource.to_flyte_idl synchronous, newest protobuf"),
         EnvSpec("flytekit-1.15", "3.12", requirements=("flytekit==1.15.*",),

@@ -13,7 +13,9 @@ A ``Driver`` runs one task through one generation's generated stubs, the way tha
   connection, then ``GetTask`` with ``task_category``, ``output_prefix`` and the connection.
   UNDEFINED or an unknown phase is a system error.
 
-Both: a Create error is a retryable user failure; a Get error counts toward the cutoff (polling
+Both: container ``args`` are rendered before CreateTask as propeller renders them
+(:mod:`bridge.kit.render`: ``{{.Inputs.x}}``, ``{{.OutputPrefix}}``...; one that does not render ends
+the task ``REFUSED`` before any call); a Create error is a retryable user failure; a Get error counts toward the cutoff (polling
 stops once more than 5 failed, and the count is never reset); outputs come from
 ``resource.outputs``, else from ``{output_prefix}/outputs.pb`` when the prefix is a local path;
 ``DeleteTask`` goes out only on abort (``abort``), never after completion, never without meta.
@@ -30,6 +32,7 @@ from typing import Any
 import grpc
 from google.protobuf import json_format
 
+from bridge.kit.render import RenderError, rendered
 from bridge.kit.tasks import as_v1
 from bridge.kit.values import to_native, v1_literal_map
 from modern._values import TERMINAL_PHASES
@@ -37,6 +40,7 @@ from translators._gen import v1, v1_core_literals, v1_grpc, v2, v2_core_executio
 from translators._protobuf_compat import known_fields
 
 Phase = v2_core_execution.TaskExecution
+CLIENT_NAMES = {"v1": "FlytePropeller", "v2": "the Flyte 2 executor"}
 MAX_SYSTEM_FAILURES = 5
 """Propeller's ``MaxSystemFailures``: GetTask polling stops once more calls than this failed."""
 
@@ -53,7 +57,7 @@ _STATE_TO_PHASE = {
 
 # Outcomes that are not a connector phase: what the client itself concluded.
 NOT_ROUTED = "NOT_ROUTED"  # v1: ListAgents does not list the category, propeller would not call the bridge
-REFUSED = "REFUSED"  # v2: the executor refuses the template before any call
+REFUSED = "REFUSED"  # the client refuses the template before any call (no custom; args that do not render)
 CREATE_FAILED = "CREATE_FAILED"  # a retryable user failure that uses up a retry
 GET_FAILED = "GET_FAILED"  # more than 5 GetTask errors (AutoRefreshCacheFailed, or stuck at the last phase)
 SYSTEM_ERROR = "SYSTEM_ERROR"  # an answer the client cannot read (unknown phase, bad sync header)
@@ -69,6 +73,8 @@ class Call:
     code: str
     details: str
     seconds: float
+    #: ``time.monotonic()`` when the call went out.
+    started: float = 0.0
 
 
 @dataclass
@@ -151,6 +157,7 @@ class Driver:
     ) -> None:
         self.channel = channel
         self.template = template  # v2 TaskTemplate
+        self.sent = template  # what CreateTask carries: container args rendered (start)
         self.inputs = inputs  # v2 Inputs
         self.output_prefix = output_prefix
         self.deadline = deadline
@@ -169,6 +176,13 @@ class Driver:
         if refusal is not None:
             self._end(refusal[0], refusal[1])
             return
+        try:
+            self.sent = rendered(self.template, self.inputs, self.output_prefix)
+        except RenderError as exc:
+            self._end(REFUSED, f"{CLIENT_NAMES[self.generation]} cannot render the container args: {exc}")
+            return
+        if self.sent is not self.template:
+            self._write_inputs()
         if self.outcome.sync:
             self.run_sync()
             return
@@ -231,16 +245,47 @@ class Driver:
             self.on_update(o)
 
     # -- helpers -------------------------------------------------------------------------------
+    def send(self, method: str, label: str | None = None) -> tuple[Any, Call]:
+        """One ``GetTask`` or ``DeleteTask`` as this client builds it, for ``outcome.resource_meta``.
+
+        ``check`` resumes a task this way (``resume``) in another process or after it ended.
+
+        Returns:
+            (the response or None, the ``Call``, recorded in ``outcome.calls`` under ``label``).
+        """
+        fn = {"GetTask": self.get, "DeleteTask": self.delete}[method]
+        try:
+            return self._call(label or method, fn), self.outcome.calls[-1]
+        except grpc.RpcError:
+            return None, self.outcome.calls[-1]
+
+    def resume(self, resource_meta: bytes) -> Driver:
+        """Take over a task created elsewhere: later ``send``/``poll`` calls use ``resource_meta``."""
+        self.outcome.resource_meta = resource_meta
+        self.outcome.started = self.outcome.started or time.monotonic()
+        return self
+
     def _call(self, method: str, fn: Callable[[float | None], Any]) -> Any:
         started = time.monotonic()
         try:
             result = fn(self.deadline)
         except grpc.RpcError as exc:
             code, details = rpc_failure(exc)
-            self.outcome.calls.append(Call(method, code, details, time.monotonic() - started))
+            self.outcome.calls.append(Call(method, code, details, time.monotonic() - started, started))
             raise
-        self.outcome.calls.append(Call(method, "OK", "", time.monotonic() - started))
+        self.outcome.calls.append(Call(method, "OK", "", time.monotonic() - started, started))
         return result
+
+    def _write_inputs(self) -> None:
+        # {{.Input}} names {input prefix}/inputs.pb: write it there when the prefix is a local directory.
+        if "://" in self.output_prefix:
+            return
+        folder = Path(self.output_prefix) / "inputs"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "inputs.pb").write_bytes(v1_literal_map(self.inputs).SerializeToString())
+        except OSError:
+            pass  # a prefix we cannot write: the connector finds no file, as it would with a bad prefix
 
     def _end(self, phase: str, message: str) -> None:
         self.outcome.phase, self.outcome.message = phase, message
@@ -290,7 +335,6 @@ class V1Driver(Driver):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.async_stub = v1_grpc.AsyncAgentServiceStub(self.channel)
-        self.template_v1 = as_v1(self.template)
         name, version = self.category
         self.category_msg = v1.TaskCategory(name=name, version=version)
 
@@ -319,7 +363,7 @@ class V1Driver(Driver):
     def create(self, timeout: float | None) -> Any:
         request = v1.CreateTaskRequest(
             inputs=v1_literal_map(self.inputs),
-            template=self.template_v1,
+            template=as_v1(self.sent),
             output_prefix=self.output_prefix,
             task_execution_metadata=execution_metadata(self.template),
         )
@@ -343,7 +387,7 @@ class V1Driver(Driver):
 
     def run_sync(self) -> None:
         header = v1.CreateRequestHeader(
-            template=self.template_v1,
+            template=as_v1(self.sent),
             output_prefix=self.output_prefix,
             task_execution_metadata=execution_metadata(self.template),
         )
@@ -386,16 +430,20 @@ class V2Driver(Driver):
         self.async_stub = v2_grpc.AsyncConnectorServiceStub(self.channel)
         name, version = self.category
         self.category_msg = v2.TaskCategory(name=name, version=version)
+        # The executor reads template.custom as the Connection and sends it on Create, Get and Delete.
         self.connection = v2_security.Connection()
+        self._refusal: str | None = None
+        if not self.template.HasField("custom"):
+            self._refusal = "the template has no custom: the Flyte 2 executor fails the task before any call"
+        else:
+            try:
+                json_format.ParseDict(json_format.MessageToDict(self.template.custom), self.connection,
+                                      ignore_unknown_fields=True)
+            except json_format.ParseError as exc:
+                self._refusal = f"template.custom does not read as a Connection: {str(exc)[:200]}"
 
     def route(self) -> tuple[str, str] | None:
-        if not self.template.HasField("custom"):
-            return REFUSED, "the template has no custom: the Flyte 2 executor fails the task before any call"
-        try:
-            json_format.ParseDict(json_format.MessageToDict(self.template.custom), self.connection, ignore_unknown_fields=True)
-        except json_format.ParseError as exc:
-            return REFUSED, f"template.custom does not read as a Connection: {str(exc)[:200]}"
-        return None
+        return (REFUSED, self._refusal) if self._refusal is not None else None
 
     def phase_of(self, resource: Any) -> int | None:
         known = resource.phase in Phase.Phase.values() and resource.phase != Phase.UNDEFINED
@@ -404,7 +452,7 @@ class V2Driver(Driver):
     def create(self, timeout: float | None) -> Any:
         request = v2.CreateTaskRequest(
             inputs=self.inputs,
-            template=self.template,
+            template=self.sent,
             output_prefix=self.output_prefix,
             task_execution_metadata=v2.TaskExecutionMetadata.FromString(
                 execution_metadata(self.template).SerializeToString()
@@ -430,6 +478,46 @@ class V2Driver(Driver):
 
 
 DRIVERS: dict[str, type[Driver]] = {"v1": V1Driver, "v2": V2Driver}
+GENERATIONS = ("v1", "v2", "both")
+
+
+def generations_of(generation: str) -> list[str]:
+    """``["v1"]``, ``["v2"]`` or, for ``both``, ``["v1", "v2"]``.
+
+    Raises:
+        ValueError: Not one of ``v1``, ``v2``, ``both``.
+    """
+    if generation not in GENERATIONS:
+        raise ValueError(f"generation must be v1, v2 or both, not {generation!r}")
+    return ["v1", "v2"] if generation == "both" else [generation]
+
+
+def make_drivers(
+    channel: grpc.Channel,
+    template: Any,
+    inputs: Any,
+    generation: str,
+    scratch: Path,
+    *,
+    output_prefix: str | None = None,
+    deadline: float | None = 10.0,
+    on_update: Callable[[Outcome], None] | None = None,
+) -> list[Driver]:
+    """One driver per generation asked (``both`` is v1 then v2), each with its own output directory.
+
+    Args:
+        scratch: Each generation's ``output_prefix`` is ``scratch/<generation>`` (created), unless
+            ``output_prefix`` is given (then every generation gets that one).
+    """
+    drivers = []
+    for g in generations_of(generation):
+        prefix = output_prefix
+        if prefix is None:
+            path = Path(scratch) / g
+            path.mkdir(parents=True, exist_ok=True)
+            prefix = str(path)
+        drivers.append(DRIVERS[g](channel, template, inputs, output_prefix=prefix, deadline=deadline, on_update=on_update))
+    return drivers
 
 
 def drive(
@@ -460,6 +548,7 @@ __all__ = [
     "ABORTED_BY_USER",
     "CREATE_FAILED",
     "DRIVERS",
+    "GENERATIONS",
     "GET_FAILED",
     "NOT_ROUTED",
     "REFUSED",
@@ -471,5 +560,7 @@ __all__ = [
     "V1Driver",
     "V2Driver",
     "drive",
+    "generations_of",
+    "make_drivers",
     "propeller_registry",
 ]

@@ -3,7 +3,11 @@
     def test_my_connector(flyte_bridge):
         t = flyte_bridge.template("my_type", inputs={"x": int}, outputs={"y": int})
         out = flyte_bridge.create_and_wait(t, {"x": 1}, generation="both")
-        assert out["v1"].outputs == out["v2"].outputs == {"y": 2}
+        assert out.v1.outputs == out["v2"].outputs == {"y": 2}
+
+``create_and_wait`` always returns an :class:`Outcomes`: a read-only mapping generation -> ``Outcome``
+(``out["v2"]``, ``out.v2``, ``list(out)``) for one generation or both. With one generation it also
+reads as that ``Outcome`` (``out.phase``, ``out.outputs``), so ``create_and_wait(t).outputs`` works.
 
 ``create_and_wait`` drives the task with the same clients as ``flyte-bridge run``
 (:mod:`bridge.kit.clients`): v1 as FlytePropeller (ExecuteTaskSync for a sync connector), v2 as the
@@ -14,11 +18,11 @@ object, a template file or ``FILE.py:TASK``.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from bridge.kit.clients import DRIVERS, Outcome, drive
+from bridge.kit.clients import Outcome, drive, make_drivers
 from bridge.kit.served import ServedBridge, Stubs
 from bridge.kit.tasks import load_target, minimal_template
 from bridge.kit.values import to_inputs
@@ -32,6 +36,64 @@ def _simple(kind: Any) -> int:
     if not isinstance(name, str) or name not in v2_types.SimpleType.keys():
         raise TypeError(f"{kind!r} is not int, float, str, bool or a SimpleType name")
     return v2_types.SimpleType.Value(name)
+
+
+class Outcomes(Mapping[str, Outcome]):
+    """What ``create_and_wait`` returns, for one generation or both: generation -> ``Outcome``.
+
+    Index it (``out["v1"]``) or use the attributes ``.v1``/``.v2``; a generation that did not run
+    is a ``KeyError`` (index) or ``AttributeError`` (attribute) naming the ones that did. With exactly
+    one generation the object also reads as its ``Outcome``: ``out.phase``, ``out.outputs``,
+    ``out.succeeded``...
+    """
+
+    def __init__(self, outcomes: Mapping[str, Outcome]) -> None:
+        self._outcomes = dict(outcomes)
+
+    def __getitem__(self, generation: str) -> Outcome:
+        try:
+            return self._outcomes[generation]
+        except KeyError:
+            raise KeyError(f"{generation!r} did not run (ran: {', '.join(self._outcomes)})") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._outcomes)
+
+    def __len__(self) -> int:
+        return len(self._outcomes)
+
+    @property
+    def v1(self) -> Outcome:
+        """FlytePropeller's outcome."""
+        return self._attr("v1")
+
+    @property
+    def v2(self) -> Outcome:
+        """The Flyte 2 executor's outcome."""
+        return self._attr("v2")
+
+    def _attr(self, generation: str) -> Outcome:
+        if generation not in self._outcomes:
+            raise AttributeError(f"{generation} did not run (ran: {', '.join(self._outcomes)})")
+        return self._outcomes[generation]
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in ("v1", "v2"):  # the property raised: that generation did not run
+            return self._attr(name)
+        outcomes = self.__dict__.get("_outcomes", {})
+        if len(outcomes) == 1:
+            return getattr(next(iter(outcomes.values())), name)
+        raise AttributeError(f"{name!r}: {len(outcomes)} generations ran; read out.v1.{name} or out['v2'].{name}")
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether every generation that ran ended SUCCEEDED."""
+        return all(o.succeeded for o in self._outcomes.values())
+
+    def __repr__(self) -> str:
+        return "Outcomes(" + ", ".join(f"{g}={o.phase}" for g, o in self._outcomes.items()) + ")"
 
 
 class BridgeHarness:
@@ -86,7 +148,7 @@ class BridgeHarness:
         poll: float = 0.05,
         deadline: float | None = 10.0,
         timeout: float | None = 60.0,
-    ) -> Outcome | dict[str, Outcome]:
+    ) -> Outcomes:
         """Run ``task`` to its end as the client(s) of ``generation`` do.
 
         Args:
@@ -98,23 +160,21 @@ class BridgeHarness:
             timeout: Abort (DeleteTask) after this many seconds; the outcome is then ``TIMED_OUT``.
 
         Returns:
-            The ``Outcome`` (``phase``, ``message``, ``outputs`` as native values, ``log_links``,
-            ``resource``, ``resource_meta``, ``calls``), or ``{"v1": ..., "v2": ...}`` for ``both``.
+            ``Outcomes``: generation -> ``Outcome`` (``phase``, ``message``, ``outputs`` as native
+            values, ``log_links``, ``resource``, ``resource_meta``, ``calls``); ``out["v2"]`` and
+            ``out.v2`` for either kind of run, and ``out.phase`` etc. when one generation ran.
+
+        Raises:
+            ValueError: ``generation`` is not v1, v2 or both.
+            bridge.kit.values.InputsError: An input is not declared or does not fit its type.
         """
-        if generation not in ("v1", "v2", "both"):
-            raise ValueError(f"generation must be v1, v2 or both, not {generation!r}")
         template = load_target(task)
         literals = to_inputs(dict(inputs or {}), template)
         self._runs += 1
-        drivers = []
-        for g in ["v1", "v2"] if generation == "both" else [generation]:
-            prefix = self.scratch / f"run{self._runs}-{g}"
-            prefix.mkdir(parents=True, exist_ok=True)
-            drivers.append(DRIVERS[g](self.channel, template, literals, output_prefix=str(prefix), deadline=deadline))
+        drivers = make_drivers(self.channel, template, literals, generation, self.scratch / f"run{self._runs}",
+                               deadline=deadline)
         drive(drivers, poll=poll, timeout=timeout)
-        if generation == "both":
-            return {d.generation: d.outcome for d in drivers}
-        return drivers[0].outcome
+        return Outcomes({d.generation: d.outcome for d in drivers})
 
 
-__all__ = ["BridgeHarness"]
+__all__ = ["BridgeHarness", "Outcomes"]

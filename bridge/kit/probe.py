@@ -42,6 +42,11 @@ class Probe:
         with self._lock:
             return [m for c, m, _ in self._running.values() if category is None or c == category]
 
+    def running_names(self) -> list[str]:
+        """``category.method`` of every call still running."""
+        with self._lock:
+            return [f"{c[0]}.{m}" for c, m, _ in self._running.values()]
+
     def wait_idle(self, category: tuple[str, int] | None, seconds: float) -> list[str]:
         """Wait up to ``seconds`` for ``category``'s calls (any, for None) to end; return those still running."""
         end = time.monotonic() + seconds
@@ -83,4 +88,61 @@ class Probe:
         return clone
 
 
-__all__ = ["Probe"]
+
+class LoopMonitor:
+    """How long the bridge's event loop went without running anything (a connector blocking it).
+
+    A coroutine on the loop wakes every ``interval`` seconds; a wake-up later than that by more than
+    ``threshold`` is a stall of that length. A watchdog thread notes which connector methods (from the
+    ``Probe``) were running while the loop stood still, so a stall names its culprit.
+
+    Args:
+        probe: The probe around the served connectors (for the culprit), or None.
+        interval: Seconds between the coroutine's wake-ups (10 ms).
+        threshold: Lateness recorded as a stall.
+    """
+
+    def __init__(self, probe: Probe | None = None, interval: float = 0.01, threshold: float = 0.05) -> None:
+        self.probe = probe
+        self.interval = interval
+        self.threshold = threshold
+        #: (start, end, category/method names running meanwhile) of every stall, in order.
+        self.stalls: list[tuple[float, float, list[str]]] = []
+        self._beat = time.monotonic()
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._watchdog: threading.Thread | None = None
+
+    async def run(self) -> None:
+        """The sampling coroutine: run it on the loop to watch (cancel it to stop)."""
+        import asyncio
+
+        self._watchdog = threading.Thread(target=self._watch, name="flyte-bridge-loop-watchdog", daemon=True)
+        self._watchdog.start()
+        try:
+            while True:
+                self._beat = before = time.monotonic()
+                await asyncio.sleep(self.interval)
+                now = time.monotonic()
+                if now - before - self.interval > self.threshold:
+                    with self._lock:
+                        seen, self._seen = sorted(self._seen), set()
+                    self.stalls.append((before, now, seen))
+        finally:
+            self._stop.set()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.interval * 5):
+            if self.probe is not None and time.monotonic() - self._beat > self.threshold:
+                with self._lock:
+                    self._seen.update(self.probe.running_names())
+
+    def worst(self, since: float, until: float | None = None) -> tuple[float, list[str]]:
+        """The longest stall overlapping [since, until]: (seconds, methods running meanwhile); (0, []) if none."""
+        end = time.monotonic() if until is None else until
+        found = [(b - a, who) for a, b, who in list(self.stalls) if b >= since and a <= end]
+        return max(found, default=(0.0, []), key=lambda f: f[0])
+
+
+__all__ = ["LoopMonitor", "Probe"]

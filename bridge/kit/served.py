@@ -35,6 +35,22 @@ class Stubs:
             self.metadata = v2_grpc.ConnectorMetadataServiceStub(channel)
 
 
+def serve_only(target: Any, source: Any, categories: set[tuple[str, int]]) -> None:
+    """Make registry ``target`` hold exactly ``source``'s implementations of ``categories``.
+
+    The bridge serves its registry live, so the next call sees the change.
+    """
+    wanted = [i for i in source.all_implementations() if i.category in categories]
+    keep = {id(i) for i in wanted}
+    for impl in target.all_implementations():
+        if id(impl) not in keep:
+            target.remove(impl)
+    present = {id(i) for i in target.all_implementations()}
+    for impl in wanted:
+        if id(impl) not in present:
+            target.add(impl, override=True)
+
+
 class ServedBridge:
     """The bridge's gRPC server (both generations) on ``127.0.0.1:<free port>`` in this process.
 
@@ -58,6 +74,8 @@ class ServedBridge:
         self.registry = registry
         self.worker = worker
         self.report: Any = None
+        #: The categories always served (the pytest plugin's session bridge sets it).
+        self.base: set[tuple[str, int]] = set()
         self.port = 0
         self.channel: grpc.Channel | None = None
         self._server: Any = None
@@ -109,6 +127,12 @@ class ServedBridge:
     def _run(self, coro: Any, timeout: float = START_TIMEOUT, loop: asyncio.AbstractEventLoop | None = None) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, loop or self._loop).result(timeout)  # type: ignore[arg-type]
 
+    def watch(self, coro: Any) -> Any:
+        """Run ``coro`` on the bridge's event loop in the background (a ``concurrent.futures.Future``)."""
+        if self._loop is None:
+            raise RuntimeError("the bridge is not started")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
     def stop(self) -> None:
         """Close the channel, stop the server (1 s grace) and its loop."""
         if self.channel is not None:
@@ -135,4 +159,4 @@ class ServedBridge:
         self.stop()
 
 
-__all__ = ["ServedBridge", "Stubs"]
+__all__ = ["ServedBridge", "Stubs", "serve_only"]

@@ -171,7 +171,7 @@ def load_target(target: Any) -> TemplateV2:
     return template_of(target)
 
 
-def minimal_template(name: str, version: int = 0, **simple_inputs: int) -> TemplateV2:
+def minimal_template(name: str, version: int = 0, /, **simple_inputs: int) -> TemplateV2:
     """The smallest template the clients send for a category: type, version, an id, an empty ``custom``.
 
     Args:

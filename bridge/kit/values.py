@@ -70,9 +70,14 @@ def to_inputs(values: Mapping[str, Any], template: Any) -> Any:
     """v2 ``Inputs`` for native JSON ``values``, typed by ``template.interface.inputs``.
 
     Raises:
-        InputsError: A value does not fit its declared type.
+        InputsError: An input the interface does not declare, or a value that does not fit its type.
     """
     types = variable_types(template.interface.inputs)
+    unknown = sorted(set(values) - set(types))
+    if unknown:
+        declared = ", ".join(sorted(types)) or "none"
+        raise InputsError(f"unknown input{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}: "
+                          f"the task declares {declared}"[:300])
     try:
         converted = {k: (_from_json(v, types[k]) if k in types else v) for k, v in values.items()}
         return native_to_inputs(converted, template.interface.inputs)

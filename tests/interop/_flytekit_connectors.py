@@ -27,7 +27,10 @@ except ImportError:  # flytekit 1.11-1.15: the same API under its agent names (r
     from flytekit.extend.backend.base_agent import Resource, ResourceMeta
     from flytekit.extend.backend.base_agent import SyncAgentBase as SyncConnectorBase
 from flytekit.models.literals import LiteralMap
-from flytekit.models.task import TaskExecutionMetadata, TaskTemplate
+from flytekit.models.task import TaskTemplate
+
+#: flytekit 1.11's Resource has no custom_info (added in 1.12); the sync test connector then sends none.
+HAS_CUSTOM_INFO = "custom_info" in getattr(Resource, "__dataclass_fields__", {})
 
 SYNC_TYPE = "bridge_fk_sync"
 ASYNC_TYPE = "bridge_fk_async"
@@ -57,7 +60,8 @@ class DoubleSync(SyncConnectorBase):
         x = _int_input(inputs, "x")
         if x < 0:
             raise ValueError("x must not be negative")
-        return Resource(phase=TaskExecution.SUCCEEDED, outputs={"y": x * 2}, custom_info={"seen": x})
+        extra = {"custom_info": {"seen": x}} if HAS_CUSTOM_INFO else {}
+        return Resource(phase=TaskExecution.SUCCEEDED, outputs={"y": x * 2}, **extra)
 
 
 @dataclass
@@ -79,7 +83,7 @@ class JobAsync(AsyncConnectorBase):
         task_template: TaskTemplate,
         output_prefix: str,
         inputs: Optional[LiteralMap] = None,
-        task_execution_metadata: Optional[TaskExecutionMetadata] = None,
+        task_execution_metadata: Optional[Any] = None,  # flytekit's model (none in 1.11)
         **kwargs,
     ) -> JobMeta:
         CALLS.append(("create", {"task_template": task_template, "inputs": inputs,

@@ -7,13 +7,15 @@ from __future__ import annotations
 import pytest
 
 from bridge.kit.clients import Outcome
+from bridge.kit.harness import Outcomes
 from translators._gen import v1, v2
 
 pytestmark = pytest.mark.interop
 
 
-def _both(result: Outcome | dict[str, Outcome]) -> tuple[Outcome, Outcome]:
-    assert isinstance(result, dict)
+def _both(result: Outcomes) -> tuple[Outcome, Outcome]:
+    assert isinstance(result, Outcomes) and list(result) == ["v1", "v2"]
+    assert result.v1 is result["v1"] and result.v2 is result["v2"]
     return result["v1"], result["v2"]
 
 
@@ -70,9 +72,37 @@ def test_flyte_sdk_task_object(flyte_bridge) -> None:
 def test_marker_modules_and_sync_connector(flyte_bridge) -> None:
     t = flyte_bridge.template("kit_sync", inputs={"x": int}, outputs={"y": int})
     out = flyte_bridge.create_and_wait(t, {"x": 4}, generation="v1")
-    assert isinstance(out, Outcome)
+    # One generation: the same mapping as for "both", and it reads as its one Outcome.
+    assert isinstance(out, Outcomes) and list(out) == ["v1"] and isinstance(out["v1"], Outcome)
+    assert out.v1 is out["v1"] and out.outputs == out["v1"].outputs == {"y": 8}
     assert out.sync and [c.method for c in out.calls] == ["ListAgents", "ExecuteTaskSync"]
-    assert out.outputs == {"y": 8}
+    with pytest.raises(KeyError, match="'v2' did not run"):
+        out["v2"]
+    with pytest.raises(AttributeError, match="v2 did not run"):
+        out.v2
+
+
+def test_both_generations_name_the_attribute_to_read(flyte_bridge) -> None:
+    t = flyte_bridge.template("echo", inputs={"x": int}, outputs={"x": int})
+    out = flyte_bridge.create_and_wait(t, {"x": 1}, generation="both")
+    assert out.succeeded and out.v1.outputs == out["v2"].outputs == {"x": 1}
+    with pytest.raises(AttributeError, match="2 generations ran; read out.v1.outputs"):
+        out.outputs
+
+
+def test_a_misspelled_input_names_the_declared_ones(flyte_bridge) -> None:
+    from bridge.kit.values import InputsError
+
+    t = flyte_bridge.template("echo", inputs={"name": str}, outputs={"name": str})
+    with pytest.raises(InputsError, match="unknown input 'nam': the task declares name"):
+        flyte_bridge.create_and_wait(t, {"nam": "hello"})
+
+
+def test_marker_modules_of_another_test_are_not_served(flyte_bridge) -> None:
+    # The tests above loaded tests.kit.conn_run with their marker; this test has none.
+    listed = flyte_bridge.v2.metadata.ListConnectors(v2.ListConnectorsRequest(), timeout=5).connectors
+    names = {c.name for c in listed}
+    assert "Echo Connector" in names and "Kit Sync" not in names
 
 
 @pytest.mark.flyte_bridge("tests.kit.conn_run")

@@ -1,10 +1,13 @@
-"""A bad connector for ``flyte-bridge check``: it fails with a whole traceback as its message."""
+"""A bad connector for ``flyte-bridge check``: its task fails with a whole traceback as the message the
+user reads (checked with ``--expect-phase FAILED``: failing is what this task does; the message is the bug)."""
 
 from __future__ import annotations
 
 import traceback
 from dataclasses import dataclass
 from typing import Any
+
+from flyteidl2.core.execution_pb2 import TaskExecution
 
 from modern import AsyncConnector, ConnectorRegistry, Resource, ResourceMeta
 
@@ -32,7 +35,7 @@ class Noisy(AsyncConnector):
         try:
             _deep(30)
         except ConnectionError:
-            raise RuntimeError("polling failed:\n" + traceback.format_exc()) from None
+            return Resource(phase=TaskExecution.FAILED, message="polling failed:\n" + traceback.format_exc())
         raise AssertionError("unreachable")
 
     async def delete(self, resource_meta: Job, **kwargs: Any) -> None:

@@ -2,6 +2,8 @@
 
 - ``kit_sync``: a sync connector (``do``); returns ``{"y": x * 2}``.
 - ``kit_fail``: create succeeds, get reports FAILED with a message.
+- ``kit_args``: answers the container args it was created with (``{"args": "a b c"}``).
+- ``kit_region``: answers with the ``region`` the v2 ``connection`` carries on each call (configs).
 - ``kit_slow``: RUNNING with a progress message until ``seconds`` passed since create (the start
   time is in the meta, so any replica answers); ``delete`` appends to the ``marker`` file of the inputs.
 """
@@ -74,5 +76,41 @@ class Slow(AsyncConnector):
                 f.write("deleted\n")
 
 
-for _c in (SyncDouble(), Failing(), Slow()):
+@dataclass
+class ArgsMeta(ResourceMeta):
+    args: str = ""
+
+
+class Args(AsyncConnector):
+    name = "Kit Args"
+    task_type_name = "kit_args"
+    metadata_type = ArgsMeta
+
+    async def create(self, task_template: Any, output_prefix: str, inputs: Any = None, **kwargs: Any) -> ArgsMeta:
+        return ArgsMeta(" ".join(task_template.container.args))
+
+    async def get(self, resource_meta: ArgsMeta, **kwargs: Any) -> Resource:
+        return Resource(phase=TaskExecution.SUCCEEDED, outputs={"args": resource_meta.args})
+
+    async def delete(self, resource_meta: ArgsMeta, **kwargs: Any) -> None:
+        return None
+
+
+class Region(AsyncConnector):
+    name = "Kit Region"
+    task_type_name = "kit_region"
+    metadata_type = NoMeta
+
+    async def create(self, task_template: Any, output_prefix: str, inputs: Any = None, **kwargs: Any) -> NoMeta:
+        return NoMeta()
+
+    async def get(self, resource_meta: NoMeta, region: str = "", **kwargs: Any) -> Resource:
+        return Resource(phase=TaskExecution.SUCCEEDED, message=f"region={region or 'none'}")
+
+    async def delete(self, resource_meta: NoMeta, region: str = "", **kwargs: Any) -> None:
+        if kwargs.get("require_region_on_delete") and not region:
+            raise ValueError("DeleteTask without the connection")
+
+
+for _c in (SyncDouble(), Failing(), Slow(), Args(), Region()):
     ConnectorRegistry.register(_c, override=True)

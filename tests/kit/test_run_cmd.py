@@ -141,6 +141,7 @@ def test_ctrl_c_sends_delete_task_for_every_started_task(tmp_path: Path) -> None
     (("--template", "{tmp}/junk.json"), "is not a TaskTemplate"),
     (("--template", "{tmp}/echo.json", "--inputs", '{"x": "three"}'), "inputs.x"),
     (("--template", "{tmp}/echo.json", "--inputs", "[1]"), "must be a JSON object"),
+    (("--template", "{tmp}/echo.json", "--inputs", '{"nam": "hello"}'), "unknown input 'nam': the task declares x"),
     (("{tmp}/nothing.py:task",), "FILE.py:TASK_NAME"),
     ((), "exactly one of"),
 ])
