@@ -40,62 +40,76 @@ def _finish(ctx: dict[str, Any], error: BaseException | None) -> None:
 
 
 def _wrap(method: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    # One wrapper per handler kind; enter/leave rather than a ``with`` block: this runs on every call.
+    generation = call_context.generation_of(method)
     if inspect.isasyncgenfunction(fn):
 
         async def agen(request: Any, context: Any) -> AsyncIterator[Any]:
-            with call_context.opened(method) as ctx:
-                error: BaseException | None = None
-                try:
-                    async for item in fn(request, context):
-                        yield item
-                except BaseException as exc:
-                    error = exc
-                    raise
-                finally:
-                    _finish(ctx, error)
-
-        return agen
-    if inspect.iscoroutinefunction(fn):
-
-        async def coro(request: Any, context: Any) -> Any:
-            with call_context.opened(method) as ctx:
-                error: BaseException | None = None
-                try:
-                    return await fn(request, context)
-                except BaseException as exc:
-                    error = exc
-                    raise
-                finally:
-                    _finish(ctx, error)
-
-        return coro
-    if inspect.isgeneratorfunction(fn):
-
-        def gen(request: Any, context: Any) -> Iterator[Any]:
-            with call_context.opened(method) as ctx:
-                error: BaseException | None = None
-                try:
-                    yield from fn(request, context)
-                except BaseException as exc:
-                    error = exc
-                    raise
-                finally:
-                    _finish(ctx, error)
-
-        return gen
-
-    def plain(request: Any, context: Any) -> Any:
-        with call_context.opened(method) as ctx:
+            ctx, token = call_context.enter(method, generation)
             error: BaseException | None = None
             try:
-                return fn(request, context)
+                async for item in fn(request, context):
+                    yield item
             except BaseException as exc:
                 error = exc
                 raise
             finally:
                 _finish(ctx, error)
+                _leave(token)
+
+        return agen
+    if inspect.iscoroutinefunction(fn):
+
+        async def coro(request: Any, context: Any) -> Any:
+            ctx, token = call_context.enter(method, generation)
+            error: BaseException | None = None
+            try:
+                return await fn(request, context)
+            except BaseException as exc:
+                error = exc
+                raise
+            finally:
+                _finish(ctx, error)
+                call_context.leave(token)
+
+        return coro
+    if inspect.isgeneratorfunction(fn):
+
+        def gen(request: Any, context: Any) -> Iterator[Any]:
+            ctx, token = call_context.enter(method, generation)
+            error: BaseException | None = None
+            try:
+                yield from fn(request, context)
+            except BaseException as exc:
+                error = exc
+                raise
+            finally:
+                _finish(ctx, error)
+                _leave(token)
+
+        return gen
+
+    def plain(request: Any, context: Any) -> Any:
+        ctx, token = call_context.enter(method, generation)
+        error: BaseException | None = None
+        try:
+            return fn(request, context)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            _finish(ctx, error)
+            call_context.leave(token)
 
     return plain
+
+
+def _leave(token: Any) -> None:
+    """Close a generator's context: a generator closed by the garbage collector runs in another context."""
+    try:
+        call_context.leave(token)
+    except ValueError:
+        pass
 
 
 _KINDS = ("unary_unary", "unary_stream", "stream_unary", "stream_stream")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
 import grpc
@@ -41,15 +41,29 @@ def generation_of(method: str) -> str:
     return "v1" if method.lstrip("/").startswith(_V1_PACKAGE) else "v2"
 
 
+def enter(method: str, generation: str | None = None) -> tuple[dict[str, Any], Token[dict[str, Any] | None]]:
+    """Open the context of one call to ``method`` (a full path such as
+    ``/flyteidl.service.AsyncAgentService/CreateTask``; ``generation`` derived from it unless given);
+    :func:`leave` with the token closes it."""
+    ctx: dict[str, Any] = {
+        "method": method, "generation": generation or generation_of(method), "_started": time.perf_counter()
+    }
+    return ctx, _CURRENT.set(ctx)
+
+
+def leave(token: Token[dict[str, Any] | None]) -> None:
+    """Close the context :func:`enter` opened."""
+    _CURRENT.reset(token)
+
+
 @contextmanager
 def opened(method: str) -> Iterator[dict[str, Any]]:
-    """The context of one call to ``method`` (a full path such as ``/flyteidl.service.AsyncAgentService/CreateTask``)."""
-    ctx: dict[str, Any] = {"method": method, "generation": generation_of(method), "_started": time.perf_counter()}
-    token = _CURRENT.set(ctx)
+    """:func:`enter` and :func:`leave` as a ``with`` block."""
+    ctx, token = enter(method)
     try:
         yield ctx
     finally:
-        _CURRENT.reset(token)
+        leave(token)
 
 
 def current() -> dict[str, Any] | None:
@@ -73,17 +87,29 @@ def fields() -> dict[str, Any]:
     return out
 
 
+_SHAPES: dict[type, tuple[bool, bool, bool]] = {}
+
+
+def _shape(cls: type) -> tuple[bool, bool, bool]:
+    """Whether a request class has ``template``, ``task_category``, ``task_execution_metadata`` (cached)."""
+    shape = _SHAPES.get(cls)
+    if shape is None:
+        names = cls.DESCRIPTOR.fields_by_name  # type: ignore[attr-defined]
+        shape = _SHAPES[cls] = ("template" in names, "task_category" in names, "task_execution_metadata" in names)
+    return shape
+
+
 def note_request(request: Any) -> None:
     """Add what a v2 task request tells: its category, and its task execution identity if it has one."""
     ctx = _CURRENT.get()
     if ctx is None or request is None:
         return
-    descriptor = request.DESCRIPTOR.fields_by_name
-    if "template" in descriptor and request.HasField("template"):
-        ctx.update(category=request.template.type, category_version=int(request.template.task_type_version))
-    elif "task_category" in descriptor and request.HasField("task_category"):
-        ctx.update(category=request.task_category.name, category_version=int(request.task_category.version))
-    if "task_execution_metadata" not in descriptor or not request.HasField("task_execution_metadata"):
+    has_template, has_category, has_metadata = _shape(type(request))
+    if has_template and request.HasField("template"):
+        ctx["category"], ctx["category_version"] = request.template.type, int(request.template.task_type_version)
+    elif has_category and request.HasField("task_category"):
+        ctx["category"], ctx["category_version"] = request.task_category.name, int(request.task_category.version)
+    if not has_metadata or not request.HasField("task_execution_metadata"):
         return
     tid = request.task_execution_metadata.task_execution_id
     node = tid.node_execution_id
@@ -116,6 +142,6 @@ def note_status(code: grpc.StatusCode, details: str = "") -> None:
 
 
 __all__ = [
-    "FIELDS", "current", "elapsed_ms", "fields", "generation_of", "note_implementation", "note_request", "note_status",
-    "opened",
+    "FIELDS", "current", "elapsed_ms", "enter", "fields", "generation_of", "leave", "note_implementation",
+    "note_request", "note_status", "opened",
 ]
