@@ -47,6 +47,8 @@ RETRY_ON_UNAVAILABLE = {
 }
 #: Client-side health checking (gRFC A17): round_robin stops picking a replica once it reports NOT_SERVING.
 HEALTH_CHECK = {"healthCheckConfig": {"serviceName": ""}}
+#: A call slower than this is listed in the record (``slow_calls``).
+SLOW_S = 1.0
 #: FlytePropeller's default agent deadline (v1 clients) and its default connector's / the executor's (v2).
 DEADLINES = {"v1": 3.0, "v2": 10.0}
 
@@ -79,11 +81,16 @@ class Tally:
     terminal: int = 0
     lost: list[dict[str, Any]] = field(default_factory=list)
     elsewhere: int = 0  # tasks whose terminal answer came from another process than the creator
+    slow: list[dict[str, Any]] = field(default_factory=list)  # calls that took more than SLOW_S
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def call(self, gen: str, method: str, code: grpc.StatusCode, details: str = "", at: float = 0.0) -> None:
+    def call(self, gen: str, method: str, code: grpc.StatusCode, details: str = "", at: float = 0.0,
+             took: float = 0.0) -> None:
         with self.lock:
             self.calls[f"{gen} {method} {code.name}"] += 1
+            if took > SLOW_S:
+                self.slow.append({"gen": gen, "method": method, "code": code.name, "started_s": round(at - took, 3),
+                                  "took_s": round(took, 3)})
             if code is not grpc.StatusCode.OK:
                 self.failures.append({"gen": gen, "method": method, "code": code.name,
                                       "details": details[:300], "at_s": round(at, 3)})
@@ -96,6 +103,7 @@ class Replica:
         self.index, self.port, self.prometheus_port, self.plan, self.logs = index, port, prometheus_port, plan, logs
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self.log_path = logs / f"replica-{index}-0.log"
 
     @property
     def target(self) -> str:
@@ -111,9 +119,9 @@ class Replica:
 
     def start(self) -> None:
         self.starts += 1
-        log = self.logs / f"replica-{self.index}-{self.starts}.log"
+        self.log_path = self.logs / f"replica-{self.index}-{self.starts}.log"
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        with open(log, "wb") as out:
+        with open(self.log_path, "wb") as out:
             self.proc = subprocess.Popen(self.argv(), cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=env)
 
     def wait_serving(self, timeout: float = 60.0) -> float:
@@ -124,7 +132,8 @@ class Replica:
             while time.monotonic() - began < timeout:
                 assert self.proc is not None
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"replica {self.index} exited with {self.proc.returncode}")
+                    tail = self.log_path.read_text(errors="replace")[-1500:]
+                    raise RuntimeError(f"replica {self.index} exited with {self.proc.returncode}:\n{tail}")
                 try:
                     if stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1).status == 1:
                         return time.monotonic() - began
@@ -209,12 +218,15 @@ def client_loop(gen: str, stub: Any, plan: RollingPlan, tally: Tally, stop: thre
     deadline = DEADLINES[gen]
     while not stop.is_set():
         n = next(ids)
+        sent = time.monotonic()
         try:
             created = stub.CreateTask(create_request(gen, n, plan.task_seconds), timeout=deadline)
         except grpc.RpcError as exc:
-            tally.call(gen, "CreateTask", exc.code(), exc.details() or "", time.monotonic() - began)
+            now = time.monotonic()
+            tally.call(gen, "CreateTask", exc.code(), exc.details() or "", now - began, now - sent)
             continue  # a failed Create costs the user a retry: the next loop is that retry
-        tally.call(gen, "CreateTask", grpc.StatusCode.OK)
+        now = time.monotonic()
+        tally.call(gen, "CreateTask", grpc.StatusCode.OK, "", now - began, now - sent)
         with tally.lock:
             tally.created += 1
         meta = created.resource_meta
@@ -222,13 +234,16 @@ def client_loop(gen: str, stub: Any, plan: RollingPlan, tally: Tally, stop: thre
         give_up = time.monotonic() + plan.task_timeout_s
         request = get_request(gen, meta)
         while True:
+            sent = time.monotonic()
             try:
                 resource = stub.GetTask(request, timeout=deadline).resource
             except grpc.RpcError as exc:
-                tally.call(gen, "GetTask", exc.code(), exc.details() or "", time.monotonic() - began)
+                now = time.monotonic()
+                tally.call(gen, "GetTask", exc.code(), exc.details() or "", now - began, now - sent)
                 resource = None
             else:
-                tally.call(gen, "GetTask", grpc.StatusCode.OK)
+                now = time.monotonic()
+                tally.call(gen, "GetTask", grpc.StatusCode.OK, "", now - began, now - sent)
             if resource is not None and resource.phase in _TERMINAL:
                 pid = dict(resource.custom_info).get("pid")
                 with tally.lock:
@@ -323,6 +338,7 @@ def run(plan: RollingPlan, logs: Path) -> dict[str, Any]:
         "tasks_lost": len(tally.lost),
         "tasks_finished_elsewhere": tally.elsewhere,
         "restarts": restarts,
+        "slow_calls": tally.slow[:50],
         "elapsed_s": round(elapsed, 1),
     }
 
@@ -348,11 +364,13 @@ FIGURE = RollingPlan(clients=8, poll_s=0.02, settle_s=1.5)
 
 def render(records: list[dict[str, Any]]) -> str:
     """The figure as a markdown table."""
-    lines = ["| client configuration | calls | restarts | failed (by code) | tasks created | lost | finished on another replica |",
-             "|---|---:|---:|---|---:|---:|---:|"]
+    lines = ["| client configuration | calls | restarts | failed (by code) | calls > 1 s | tasks created | lost "
+             "| finished on another replica |",
+             "|---|---:|---:|---|---:|---:|---:|---:|"]
     for r in records:
         codes = ", ".join(f"{k} {v}" for k, v in sorted(r["failures_by_code"].items())) or "0"
         lines.append(f"| {r['config']} | {r['calls']:,} | {len(r['restarts'])} | {r['failed']} ({codes}) "
+                     f"| {len(r.get('slow_calls', []))} "
                      f"| {r['tasks_created']:,} | {r['tasks_lost']} | {r['tasks_finished_elsewhere']:,} |")
     return "\n".join(lines) + "\n"
 
