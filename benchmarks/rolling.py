@@ -397,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / f"results-{stem}.json").write_text(json.dumps(records, indent=1) + "\n")
     (args.out_dir / f"RESULTS-{stem}.md").write_text(
-        "# Rolling restarts\n\n" + f"`python -m benchmarks --figure rolling{' --quick' if args.quick else ''}`, "
+        "# Rolling restarts\n\n" + f"`python -m benchmarks.rolling --runs {args.runs}{' --quick' if args.quick else ''}`, "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average {os.getloadavg()[0]:.1f}.\n\n"
         + render(records))
     print(render(records))
