@@ -97,7 +97,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-modes", action="store_true", help="skip the aio / thread-pool serving figure")
     p.add_argument("--no-gateway", action="store_true", help="skip the gateway (--upstream flytekit) figure")
     p.add_argument("--no-endurance", action="store_true", help="skip the endurance (memory over 1M calls) figure")
-    p.add_argument("--figure", choices=("endurance", "gateway"), default=None,
+    p.add_argument("--figure", choices=("endurance", "gateway", "rolling"), default=None,
                    help="run only this figure and merge it into the existing results JSON and markdown")
     p.add_argument("--endurance-calls", type=int, default=None,
                    help="calls after the warm-up per endurance combination (default 1,000,000; quick 1,000)")
@@ -128,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return profile.main(args.out_dir)
     mode = "quick" if args.quick else "full"
+    if args.figure == "rolling":  # no h2load: its own replicas and clients (benchmarks.rolling)
+        from benchmarks import rolling
+        return rolling.main(["--quick"] if args.quick else [])
     if args.figure:
         return figure_only(args, mode)
     plan = main_plan(args)

@@ -84,6 +84,9 @@ def _add_serve_flags(p: argparse.ArgumentParser) -> None:
                      help=f"Receive and send size limit. Default {DEFAULT_MAX_MESSAGE_BYTES}.")
     own.add_argument("--grace", type=_seconds, default=20.0,
                      help="Seconds in-flight calls may finish after SIGTERM/SIGINT. Default 20.")
+    own.add_argument("--drain-delay", type=_seconds, default=0.0,
+                     help="Seconds to keep serving every call after SIGTERM, reporting NOT_SERVING, before the "
+                          "server stops (as a preStop sleep does). Default 0.")
     own.add_argument("--reflection", action=argparse.BooleanOptionalAction, default=True,
                      help="Serve gRPC server reflection. Default on.")
     own.add_argument("--entry-points", action=argparse.BooleanOptionalAction, default=True,

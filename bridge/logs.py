@@ -13,6 +13,8 @@ import sys
 import time
 from typing import TextIO
 
+from modern import call_context
+
 MAX_MESSAGE_CHARS = 4000
 """Log messages longer than this are cut (with a marker) before they are written."""
 
@@ -26,7 +28,14 @@ def _bounded(text: str) -> str:
 
 
 class JsonLinesFormatter(logging.Formatter):
-    """One JSON object per line: ``ts``, ``level``, ``logger``, ``pid``, ``msg`` (and ``exc``)."""
+    """One JSON object per line: ``ts``, ``level``, ``logger``, ``pid``, ``msg`` (and ``exc``).
+
+    A line written during a gRPC call also carries that call's fields (:mod:`modern.call_context`):
+    ``method``, ``generation``, the task execution identity where the request had one (``project``,
+    ``domain``, ``execution_name``, ``node_id``, ``task_name``, ``retry_attempt``), ``category``,
+    ``category_version``, ``connector``, ``source``, ``upstream``, ``code`` once known, and
+    ``duration_ms`` (so far, or the call's on its access line).
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         """Render one record as a single JSON line.
@@ -45,6 +54,7 @@ class JsonLinesFormatter(logging.Formatter):
             "pid": record.process,
             "msg": _bounded(record.getMessage()),
         }
+        entry.update(call_context.fields())
         if record.exc_info:
             entry["exc"] = _bounded(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False, default=str)

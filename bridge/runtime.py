@@ -1,8 +1,10 @@
 """The server's life cycle: start, wait for a signal or ``--timeout``, drain, exit 0.
 
-On SIGTERM or SIGINT the bridge (1) reports NOT_SERVING on the health service, (2) stops
-accepting calls (new calls fail with UNAVAILABLE), (3) lets calls in flight finish within the
-grace period, then (4) returns exit code 0. Further signals during the drain are logged only.
+On SIGTERM or SIGINT the bridge (1) reports NOT_SERVING on the health service, (2) keeps serving
+every call for ``--drain-delay`` seconds (0 by default), (3) stops the gRPC server: GOAWAY on every
+connection, the port closed, and the calls in flight finish within the grace period, then (4) returns
+exit code 0. Further signals during the drain are logged only. :mod:`bridge.drain` has the details
+and what gRPC itself does at (3).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ async def run_until_stopped(
     grace: float,
     timeout: float | None = None,
     on_started: Callable[[BridgeServer], Awaitable[None] | None] | None = None,
+    drain_delay: float = 0.0,
 ) -> int:
     """Start ``bridge`` and serve until SIGTERM/SIGINT or ``timeout`` seconds, then drain.
 
@@ -33,6 +36,7 @@ async def run_until_stopped(
         grace: Seconds in-flight calls may still run after the stop request.
         timeout: Stop after this many seconds (for tests, like ``pyflyte serve --timeout``).
         on_started: Called once the server listens (e.g. to print the start table).
+        drain_delay: Seconds to keep serving after the signal, reporting NOT_SERVING, before stopping.
 
     Returns:
         The process exit code: 0 after a clean drain.
@@ -68,7 +72,7 @@ async def run_until_stopped(
             await asyncio.wait_for(stop.wait(), timeout)
         except asyncio.TimeoutError:
             log.info("--timeout of %ss reached; stopping", timeout)
-        await bridge.stop(grace)
+        await bridge.stop(grace, drain_delay)
         log.info("stopped cleanly")
         return 0
     finally:

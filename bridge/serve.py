@@ -146,7 +146,7 @@ def serve_command(args: argparse.Namespace, argv: Sequence[str]) -> int:
         if args.port == 0:
             log.error("--workers needs a fixed --port (port 0 would give every worker its own port)")
             return 2
-        return supervise(args.workers, lambda i: child_argv(argv, i), grace=args.grace)
+        return supervise(args.workers, lambda i: child_argv(argv, i), grace=args.grace + args.drain_delay)
     if args.pin_workers and args.worker_index is not None:
         pin_to_one_cpu(args.worker_index)
     try:
@@ -225,7 +225,9 @@ async def _serve(
                 "" if args.worker_index is None else f" (worker {args.worker_index})",
             )
 
-        return await run_until_stopped(bridge, grace=args.grace, timeout=args.timeout, on_started=_announce)
+        return await run_until_stopped(
+            bridge, grace=args.grace, timeout=args.timeout, on_started=_announce, drain_delay=args.drain_delay
+        )
     finally:
         if metrics is not None:
             metrics.close()

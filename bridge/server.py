@@ -51,6 +51,7 @@ from grpc_reflection.v1alpha import reflection
 
 from bridge.aliases import BETA_SERVICE_NAMES, AliasHandler, RecordingServer
 from bridge.call_pool import CallPool
+from bridge.drain import drain
 from bridge.health import HEALTH_SERVICE_NAME, BridgeHealth, settle
 from modern.face import LoopRunner
 from translators import _gen
@@ -136,17 +137,15 @@ class BridgeServer:
             "grpc.aio" if isinstance(self.server, grpc.aio.Server) else "thread-pool",
         )
 
-    async def stop(self, grace: float | None) -> None:
-        """Drain and stop: NOT_SERVING, refuse new calls, let in-flight calls finish within ``grace``.
+    async def stop(self, grace: float | None, drain_delay: float = 0.0) -> None:
+        """Drain and stop: NOT_SERVING, serve on for ``drain_delay``, then stop with ``grace`` (bridge.drain).
 
         Args:
             grace: Seconds in-flight calls may still run; None waits for them without limit.
+            drain_delay: Seconds to keep serving every call after NOT_SERVING.
         """
-        await self.health.drain()
-        # The hub answers calls that still arrive on open connections with UNAVAILABLE.
-        start_draining = getattr(self.hub, "start_draining", None)
-        if callable(start_draining):
-            start_draining()
+        await drain(self.health, drain_delay)
+        # Every call gRPC has handed over is served: the hub is never told to refuse them.
         await stop_server(self.server, grace)
         if self.pool is not None:
             self.pool.shutdown(wait=False)

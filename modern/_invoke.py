@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from modern import call_context
 from modern.errors import BridgeError, ConnectorError, ConnectorNotFoundError, DeadlineError, UnimplementedError
 from modern.entry import ConnectorEntry
 
@@ -47,6 +48,9 @@ def connector_failure(entry: ConnectorEntry, method: str, exc: BaseException, se
         return exc
     if isinstance(exc, NotImplementedError):
         return UnimplementedError(f"connector {entry.label} does not implement {method}")
+    text = scrub(f"{type(exc).__name__}: {exc}", secrets)
+    error = ConnectorError(f"connector {entry.label} failed to {method}: {text}")
+    call_context.note_status(error.code, error.details)  # the failure line already says how the call ends
     # The traceback goes to the log only; the status detail carries the bounded message.
     if not secrets:
         log.error("connector %s failed in %s", entry.label, method, exc_info=(type(exc), exc, exc.__traceback__))
@@ -54,8 +58,7 @@ def connector_failure(entry: ConnectorEntry, method: str, exc: BaseException, se
         # The exception's message may echo a secret: log the traceback as scrubbed text instead.
         trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         log.error("connector %s failed in %s\n%s", entry.label, method, scrub(trace, secrets).rstrip())
-    text = scrub(f"{type(exc).__name__}: {exc}", secrets)
-    return ConnectorError(f"connector {entry.label} failed to {method}: {text}")
+    return error
 
 
 async def _run(entry: ConnectorEntry, method: str, kwargs: dict[str, Any]) -> Any:

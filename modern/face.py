@@ -29,6 +29,8 @@ from typing import Any
 import grpc
 from google.protobuf.message import Message
 
+from modern import call_context
+from modern.access import with_call_context
 from modern.errors import BridgeError, InvalidRequestError, bounded
 from modern.shared_loop import SharedLoop, submit
 from translators._protobuf_compat import PARSE_ERRORS
@@ -144,7 +146,9 @@ def status_of(exc: Exception) -> tuple[grpc.StatusCode, str]:
     """The status for an exception a handler met (unknown exceptions: INTERNAL, logged, no traceback)."""
     err = as_bridge_error(exc)
     if err is not None:
+        call_context.note_status(err.code, err.details)
         return err.code, err.details
+    call_context.note_status(grpc.StatusCode.INTERNAL)
     log.error("unexpected error in a handler", exc_info=(type(exc), exc, exc.__traceback__))
     return grpc.StatusCode.INTERNAL, bounded(f"internal error: {type(exc).__name__}")
 
@@ -153,6 +157,7 @@ def abort(context: grpc.ServicerContext, exc: Exception) -> None:
     """End a thread-pool server's call with the status of ``exc``."""
     if isinstance(exc, CallEnded) or not context.is_active():
         # The call is over (cancelled, deadline, server stop): nobody reads this status.
+        call_context.note_status(grpc.StatusCode.CANCELLED)
         context.abort(grpc.StatusCode.CANCELLED, "call ended before the connector answered")
     context.abort(*status_of(exc))
 
@@ -281,8 +286,9 @@ def runner_for(server: Any, runner: Any = AUTO) -> LoopRunner | None:
 
 
 def generic_handler(service: str, methods: dict[str, Any]) -> grpc.GenericRpcHandler:
-    """A generic handler serving ``methods`` under the full service name ``service``."""
-    return grpc.method_handlers_generic_handler(service, methods)
+    """A generic handler serving ``methods`` under the full service name ``service``, each call inside a
+    call context (``modern.access``: the fields of its log lines, an access line when it fails)."""
+    return grpc.method_handlers_generic_handler(service, with_call_context(service, methods))
 
 
 __all__ = [

@@ -17,7 +17,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from modern import envelope, routing
+from modern import call_context, envelope, routing
 from modern._values import TERMINAL_PHASES
 from modern.errors import (
     BridgeError,
@@ -97,11 +97,14 @@ class Hub:
 
     def _for_create(self, request: v2.CreateTaskRequest, caller: str) -> tuple[Implementation, bool]:
         """The implementation that starts the task, and whether its handle needs a routing tag."""
+        call_context.note_request(request)
         if not request.HasField("template"):
             raise InvalidRequestError("CreateTaskRequest.template is missing")
         t = request.template
         impls = self.registry.implementations(t.type, t.task_type_version)
-        return routing.for_create(impls, t, caller, self.registry.preferred(t.type)), len(impls) > 1
+        impl = routing.for_create(impls, t, caller, self.registry.preferred(t.type))
+        call_context.note_implementation(impl)
+        return impl, len(impls) > 1
 
     def _with_secrets(self, request: Any, impl: Implementation) -> Any:
         """``request`` with the pod's values for the credentials ``impl`` declares and the caller lacks."""
@@ -109,6 +112,7 @@ class Hub:
 
     def _for_handle(self, request: Any, caller: str) -> tuple[Implementation, Any]:
         """The implementation that created the task, and the request as that implementation wrote it."""
+        call_context.note_request(request)
         cat = request.task_category
         if not cat.name:
             raise InvalidRequestError(f"{request.DESCRIPTOR.name}.task_category is missing")
@@ -121,6 +125,7 @@ class Hub:
                 [i.key for i in impls],
                 key,
             )
+        call_context.note_implementation(impl)
         if key is not None:
             request = _with_meta(request, meta)
         return impl, request
