@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
-EXTRAS ?= test,flytekit,flyte,fsspec,plugins,docs
+EXTRAS ?= test,flytekit,flyte,fsspec,docs
 
 .PHONY: venv sdk-envs test test-full test-matrix serve bench bench-quick lint docs docs-serve clean image image-test constraints-image
 

@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.sdkenv import VENVS, EnvSpec, EnvUnavailable, ensure, installed_pythons  # noqa: E402
 
-ALL_EXTRAS = "test,flytekit,flyte,fsspec,plugins"
+ALL_EXTRAS = "test,flytekit,flyte,fsspec"
 LOWEST = "constraints/lowest.txt"
 RESULTS = REPO / ".ci" / "matrix.json"
 MATRIX_PAGE = REPO / "docs" / "compatibility.md"

@@ -80,6 +80,8 @@ SDK_ENVS: dict[str, EnvSpec] = {
                 why="base_agent API, Resource.to_flyte_idl synchronous, newest protobuf"),
         EnvSpec("flytekit-1.15", "3.12", requirements=("flytekit==1.15.*",),
                 why="base_agent API, Resource.to_flyte_idl a coroutine, grpcio<=1.68 so protobuf 5.29"),
+        EnvSpec("flyte-plugins", "3.11", extras="test,flyte,plugins",
+                why="real flyte-sdk plugins (flyteplugins-snowflake), kept out of the main venv's entry points"),
     )
 }
 
