@@ -1,7 +1,7 @@
 """The Kubernetes manifests (deploy/kubernetes): rendered with ``kubectl kustomize``, every object validated
 against the Kubernetes schemas offline (kubernetes-validate), and checked against the bridge's own flags.
 
-No cluster runs here: these are the closest real checks (docs/_incoming/deploy.md says what was not run).
+No cluster runs here: these are the closest real checks (docs/deploy.md says what was not run).
 """
 
 from __future__ import annotations
