@@ -1,10 +1,10 @@
 """bridge: the deployable process. One grpc.aio server for both Flyte generations, plus the CLI.
 
 Modules: :mod:`bridge.cli` (``flyte-bridge``), :mod:`bridge.serve` (the serve command),
-:mod:`bridge.server` (``build_server``), :mod:`bridge.runtime` (signals, grace),
-:mod:`bridge.discovery`, :mod:`bridge.health`, :mod:`bridge.metrics`, :mod:`bridge.tls`,
-:mod:`bridge.workers` (``--workers``), :mod:`bridge.aliases` (flyteidl2 beta service names),
-:mod:`bridge.table`, :mod:`bridge.logs`, :mod:`bridge.examples` (echo), :mod:`bridge.demo`,
+:mod:`bridge.server.assembly` (``build_server``), :mod:`bridge.server.runtime` (signals, grace),
+:mod:`bridge.discovery`, :mod:`bridge.server.health`, :mod:`bridge.server.metrics`, :mod:`bridge.server.tls`,
+:mod:`bridge.server.workers` (``--workers``), :mod:`bridge.server.aliases` (flyteidl2 beta service names),
+:mod:`bridge.table`, :mod:`bridge.server.logs`, :mod:`bridge.examples` (echo), :mod:`bridge.demo`,
 :mod:`bridge.compat_cmd`.
 """
 
@@ -29,7 +29,7 @@ def __getattr__(name: str) -> Any:
     # Lazy: importing a light submodule (the pytest plugin, which pytest loads in every run of every
     # project in the venv) must not import grpc and the whole server.
     if name in __all__:
-        from bridge import server
+        from bridge.server import assembly
 
-        return getattr(server, name)
+        return getattr(assembly, name)
     raise AttributeError(f"module 'bridge' has no attribute {name!r}")

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bridge.server import DEFAULT_MAX_MESSAGE_BYTES
+from bridge.server.assembly import DEFAULT_MAX_MESSAGE_BYTES
 
 
 def _positive_int(text: str) -> int:

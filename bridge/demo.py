@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 import grpc
 
-from bridge.server import ServerOptions, build_server
+from bridge.server.assembly import ServerOptions, build_server
 from modern import shared_loop
 from translators import _gen
 from translators._protobuf_compat import known_fields

@@ -19,8 +19,8 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from bridge.aliases import BETA_SERVICE_NAMES
-from bridge.server import V1_SERVICE_NAMES, V2_SERVICE_NAMES
+from bridge.server.aliases import BETA_SERVICE_NAMES
+from bridge.server.assembly import V1_SERVICE_NAMES, V2_SERVICE_NAMES
 from tests.bridge._helpers import REPO, Served, channel, free_port, make_pki, start_serve
 from translators import _gen
 from translators._protobuf_compat import known_fields

@@ -9,7 +9,7 @@ import grpc
 import pytest
 
 from bridge.table import format_upstreams
-from bridge.tls import TlsConfigError, channel_credentials
+from bridge.server.tls import TlsConfigError, channel_credentials
 from bridge.upstream import UpstreamStatus, parse_address
 from bridge.upstream.client import PASSED_CODES, call_error
 from bridge.upstream.dialect import DIALECTS
