@@ -1,11 +1,13 @@
-"""bridge: the deployable process. One grpc.aio server for both Flyte generations, plus the CLI.
+"""bridge: the deployable process. One gRPC server for both Flyte generations, plus the CLI.
 
-Modules: :mod:`bridge.cli` (``flyte-bridge``), :mod:`bridge.serve` (the serve command),
-:mod:`bridge.server.assembly` (``build_server``), :mod:`bridge.server.runtime` (signals, grace),
-:mod:`bridge.discovery`, :mod:`bridge.server.health`, :mod:`bridge.server.metrics`, :mod:`bridge.server.tls`,
-:mod:`bridge.server.workers` (``--workers``), :mod:`bridge.server.aliases` (flyteidl2 beta service names),
-:mod:`bridge.table`, :mod:`bridge.server.logs`, :mod:`bridge.examples` (echo), :mod:`bridge.demo`,
-:mod:`bridge.compat_cmd`.
+- :mod:`bridge.commands`: the ``flyte-bridge`` parser and its subcommands (``serve``, ``demo``, ``compat``,
+  ``run``, ``check``) and the image's ``c0``/``pyflyte`` drop-ins;
+- :mod:`bridge.server`: the server's parts (``build_server``, health, TLS, threads, drain, workers,
+  metrics, logs, beta service names);
+- what is served: :mod:`bridge.discovery`, :mod:`bridge.examples` (echo), :mod:`bridge.table` (the start
+  table), :mod:`bridge.versions` (the supported-versions table);
+- :mod:`bridge.upstream` (the gateway) and :mod:`bridge.kit` with :mod:`bridge.pytest_plugin` (the
+  connector author's kit).
 """
 
 from __future__ import annotations

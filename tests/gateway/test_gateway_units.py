@@ -156,7 +156,7 @@ def test_one_upstream_per_target() -> None:
 
 
 def test_serve_refuses_half_a_client_pair(tmp_path: Path) -> None:
-    from bridge.cli import main
+    from bridge.commands.cli import main
 
     argv = ["serve", "--upstream", "a:1", "--upstream-tls-cert", str(tmp_path / "c.pem"), "--port", "0",
             "--prometheus_port", "-1"]

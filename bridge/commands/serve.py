@@ -13,7 +13,7 @@ from typing import Any
 
 import grpc
 
-from bridge.credentials import configure_secrets, secrets_section
+from bridge.commands.credentials import configure_secrets, secrets_section
 from bridge.discovery import discover
 from bridge.server.logs import configure_logging
 from bridge.server.metrics import start_metrics, worker_port
