@@ -13,7 +13,7 @@ import sys
 
 from prometheus_client import Gauge
 
-from bridge.cli import main
+from bridge.commands.cli import main
 
 TASKS_GAUGE = "bench_asyncio_tasks"
 

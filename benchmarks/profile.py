@@ -31,7 +31,7 @@ def _py_spy() -> str | None:
 # Frames of the project's own packages (and the bench connector), as py-spy prints their files.
 _PROJECT = ("(modern/", "(translators/", "(legacy/", "(bridge/", "(benchmarks/")
 # The CLI frames that run the event loop sit under every sample; they say nothing about a path.
-_ROOTS = ("main (bridge/cli.py", "serve_command (bridge/serve.py")
+_ROOTS = ("main (bridge/commands/cli.py", "serve_command (bridge/commands/serve.py")
 
 
 # Leaf frames that are a thread blocked in C (a lock, epoll, gRPC's completion queue, the pool's

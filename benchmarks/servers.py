@@ -137,7 +137,7 @@ class RunningServer:
     def __init__(self, spec: ServerSpec, log_dir: Path, upstream_port: int | None = None) -> None:
         self.spec = spec
         self.metrics_port = free_port(spec.workers)
-        # A multi-worker bridge serves worker i's metrics on prometheus_port + i (bridge/metrics.py).
+        # A multi-worker bridge serves worker i's metrics on prometheus_port + i (bridge/server/metrics.py).
         self.metrics_ports = [self.metrics_port + i for i in range(spec.workers)]
         # Chosen ports are released before the server binds them: keep the gRPC port out of that run.
         self.port = free_port()

@@ -1,11 +1,13 @@
-"""bridge: the deployable process. One grpc.aio server for both Flyte generations, plus the CLI.
+"""bridge: the deployable process. One gRPC server for both Flyte generations, plus the CLI.
 
-Modules: :mod:`bridge.cli` (``flyte-bridge``), :mod:`bridge.serve` (the serve command),
-:mod:`bridge.server` (``build_server``), :mod:`bridge.runtime` (signals, grace),
-:mod:`bridge.discovery`, :mod:`bridge.health`, :mod:`bridge.metrics`, :mod:`bridge.tls`,
-:mod:`bridge.workers` (``--workers``), :mod:`bridge.aliases` (flyteidl2 beta service names),
-:mod:`bridge.table`, :mod:`bridge.logs`, :mod:`bridge.examples` (echo), :mod:`bridge.demo`,
-:mod:`bridge.compat_cmd`.
+- :mod:`bridge.commands`: the ``flyte-bridge`` parser and its subcommands (``serve``, ``demo``, ``compat``,
+  ``run``, ``check``) and the image's ``c0``/``pyflyte`` drop-ins;
+- :mod:`bridge.server`: the server's parts (``build_server``, health, TLS, threads, drain, workers,
+  metrics, logs, beta service names);
+- what is served: :mod:`bridge.discovery`, :mod:`bridge.examples` (echo), :mod:`bridge.table` (the start
+  table), :mod:`bridge.versions` (the supported-versions table);
+- :mod:`bridge.upstream` (the gateway) and :mod:`bridge.kit` with :mod:`bridge.pytest_plugin` (the
+  connector author's kit).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def __getattr__(name: str) -> Any:
     # Lazy: importing a light submodule (the pytest plugin, which pytest loads in every run of every
     # project in the venv) must not import grpc and the whole server.
     if name in __all__:
-        from bridge import server
+        from bridge.server import assembly
 
-        return getattr(server, name)
+        return getattr(assembly, name)
     raise AttributeError(f"module 'bridge' has no attribute {name!r}")

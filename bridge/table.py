@@ -163,7 +163,7 @@ def format_secrets(rows: Sequence[Sequence[str]]) -> str:
 
     Args:
         rows: (connector, category and implementation, secret name, status, where) from
-            ``bridge.credentials.secret_rows``.
+            ``bridge.commands.credentials.secret_rows``.
     """
     if not rows:
         return "Secrets: no served connector declares any"

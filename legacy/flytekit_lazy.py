@@ -12,7 +12,7 @@ imported at start.
 The import runs in a ``--worker`` thread, so the event loop (and every other call) goes on meanwhile;
 in a thread other than the main one, flytekit leaves the process's SIGINT handler alone. Once imported,
 everything flytekit made is taken out of the cyclic GC's sight, as ``flyte-bridge serve`` does with what
-it made at start (``bridge.serve.freeze_start_objects``): long-lived objects the full collections
+it made at start (``bridge.commands.serve.freeze_start_objects``): long-lived objects the full collections
 would otherwise walk on every pass.
 """
 

@@ -7,7 +7,7 @@ the task category, the implementation's source, connector name and upstream addr
 notes the status it ends the call with (:func:`note_status`). The context lives in a
 :class:`contextvars.ContextVar`, so every line logged inside the call, including a connector's own
 lines and lines from the threads it hops to (``asyncio.to_thread`` copies the context), can carry the
-fields: the JSON log formatter (``bridge.logs``) adds :func:`fields` to each line.
+fields: the JSON log formatter (``bridge.server.logs``) adds :func:`fields` to each line.
 
 Only identifiers go in: never inputs, connection secrets or configs, never a message a connector wrote.
 Get and Delete requests carry no execution identity (only ``resource_meta``, which stays the

@@ -7,7 +7,7 @@ would surface as an opaque INTERNAL). ``BridgeError`` and translation errors bec
 bounded detail.
 
 Connectors are coroutines that all share one event loop, as under the SDKs' own servers (a connector
-may keep loop-bound clients between calls). Two servers host that loop (``bridge.server`` picks one
+may keep loop-bound clients between calls). Two servers host that loop (``bridge.server.assembly`` picks one
 by measurement):
 
 - ``grpc.aio`` (``runner=None``): handlers are coroutines on the server's own loop;

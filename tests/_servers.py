@@ -25,7 +25,7 @@ import grpc
 
 import legacy
 import modern
-from bridge.server import stop_server
+from bridge.server.assembly import stop_server
 from modern import ConnectorRegistry, Hub
 from modern.face import LoopRunner
 from modern.shared_loop import SharedLoop

@@ -2,7 +2,7 @@
 
 ``ServedBridge(modules=...)`` imports the connectors as ``flyte-bridge serve`` does
 (:func:`bridge.discovery.discover`: built-ins, entry points, ``modules``), builds the same server
-(:func:`bridge.server.build_server`) on ``127.0.0.1:0`` and runs it on its own event loop in a daemon
+(:func:`bridge.server.assembly.build_server`) on ``127.0.0.1:0`` and runs it on its own event loop in a daemon
 thread, so the caller's thread is free to act as a client with blocking stubs (and to receive
 Ctrl-C). ``registry`` serves another registry instead of the process-wide one.
 """
@@ -112,7 +112,7 @@ class ServedBridge:
 
     async def _start(self) -> int:
         import modern
-        from bridge.server import ServerOptions, build_server
+        from bridge.server.assembly import ServerOptions, build_server
 
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(max_workers=self.worker, thread_name_prefix="flyte-bridge-kit-blocking")

@@ -28,7 +28,7 @@ from typing import Any
 
 import grpc
 
-from bridge.server import DEFAULT_MAX_MESSAGE_BYTES
+from bridge.server.assembly import DEFAULT_MAX_MESSAGE_BYTES
 from modern.errors import BridgeError, StatusError, UnavailableError
 from modern.implementation import upstream_key
 from modern.shared_loop import lent_here

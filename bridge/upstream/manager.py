@@ -17,7 +17,7 @@ of a connection marks its upstream down at once, and a call it answers marks it 
 for its connectors at once, so the registry catches up). The refresh stays the signal while no calls
 come. Neither removes a category from the listing: only the upstream's own answer does.
 
-``flyte_bridge_upstream_up{upstream}`` (``bridge.metrics``) and the start table show each one's state.
+``flyte_bridge_upstream_up{upstream}`` (``bridge.server.metrics``) and the start table show each one's state.
 Everything runs on the serving loop, where the channels live.
 """
 
@@ -33,7 +33,7 @@ from typing import Any
 import grpc
 from google.protobuf.message import DecodeError
 
-from bridge.metrics import upstream_up_gauge
+from bridge.server.metrics import upstream_up_gauge
 from bridge.upstream.client import UpstreamClient, parse_address
 from bridge.upstream.dialect import DIALECTS, Dialect
 from bridge.upstream.implementation import UpstreamImplementation

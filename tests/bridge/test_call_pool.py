@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bridge.call_pool import CallPool
+from bridge.server.call_pool import CallPool
 
 
 def test_all_threads_start_at_once_and_their_number_never_changes() -> None:
@@ -88,7 +88,7 @@ def test_shutdown_runs_or_cancels_the_queue_and_refuses_new_calls() -> None:
 def test_the_thread_pool_server_caps_malloc_arenas_unless_the_operator_chose(monkeypatch: pytest.MonkeyPatch) -> None:
     import ctypes
 
-    from bridge.server import bound_malloc_arenas
+    from bridge.server.assembly import bound_malloc_arenas
 
     monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
     assert bound_malloc_arenas() is False  # the operator's setting stands

@@ -14,15 +14,15 @@ import grpc
 import pytest
 
 from bridge import versions
-from bridge.aliases import AliasHandler
-from bridge.cli import build_parser, main
-from bridge.compat_cmd import compat_command, version_rows
+from bridge.server.aliases import AliasHandler
+from bridge.commands.cli import build_parser, main
+from bridge.commands.compat import compat_command, version_rows
 from bridge.discovery import discover
-from bridge.logs import MAX_MESSAGE_CHARS, configure_logging
-from bridge.metrics import DISABLED, start_metrics, worker_port
-from bridge.serve import child_argv, metrics_address
+from bridge.server.logs import MAX_MESSAGE_CHARS, configure_logging
+from bridge.server.metrics import DISABLED, start_metrics, worker_port
+from bridge.commands.serve import child_argv, metrics_address
 from bridge.table import format_start_table, routing_lines, served_rows
-from bridge.tls import TlsConfigError, server_credentials
+from bridge.server.tls import TlsConfigError, server_credentials
 
 
 @pytest.fixture

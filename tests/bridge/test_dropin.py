@@ -1,4 +1,4 @@
-"""The image's drop-in ``c0`` and ``pyflyte`` (bridge/dropin.py): the chart's commands map onto ``flyte-bridge serve``.
+"""The image's drop-in ``c0`` and ``pyflyte`` (bridge/commands/dropin.py): the chart's commands map onto ``flyte-bridge serve``.
 
 The image test (tests/deploy/test_image.py) runs them for real in the container; these check the mapping and
 the refusals without a server, plus one real ``pyflyte serve agent`` process on loopback.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge import cli, dropin
+from bridge.commands import cli, dropin
 from tests.bridge._helpers import channel, free_port
 from translators import _gen
 

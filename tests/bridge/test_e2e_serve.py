@@ -19,8 +19,8 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from bridge.aliases import BETA_SERVICE_NAMES
-from bridge.server import V1_SERVICE_NAMES, V2_SERVICE_NAMES
+from bridge.server.aliases import BETA_SERVICE_NAMES
+from bridge.server.assembly import V1_SERVICE_NAMES, V2_SERVICE_NAMES
 from tests.bridge._helpers import REPO, Served, channel, free_port, make_pki, start_serve
 from translators import _gen
 from translators._protobuf_compat import known_fields
@@ -94,7 +94,7 @@ def test_failed_module_is_reported_and_others_serve(served: Served) -> None:
 
 
 def test_objects_made_at_start_are_kept_out_of_full_collections(served: Served) -> None:
-    # Full collections walking the imported SDKs' objects were the p99 at 64 streams (bridge.serve).
+    # Full collections walking the imported SDKs' objects were the p99 at 64 streams (bridge.commands.serve).
     found = re.search(r"(\d+) objects made at start kept out of the cyclic GC", served.log())
     assert found and int(found.group(1)) > 10_000, served.log()
 
@@ -289,7 +289,7 @@ def test_two_workers_share_the_port(tmp_path: Path, pin: bool) -> None:
 
 
 def test_pin_to_one_cpu_round_robins_over_allowed_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bridge.serve import pin_to_one_cpu
+    from bridge.commands.serve import pin_to_one_cpu
 
     pinned: list[set[int]] = []
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {2, 5, 7})

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from bridge.call_pool import CallPool
-from bridge.saturation import BlockingPool, Throttled
+from bridge.server.call_pool import CallPool
+from bridge.server.saturation import BlockingPool, Throttled
 
 
 class _Clock:
@@ -22,7 +22,7 @@ class _Clock:
 def test_throttled_logs_once_per_interval_and_counts_the_rest(caplog: pytest.LogCaptureFixture) -> None:
     clock = _Clock()
     throttle = Throttled(interval=60.0, clock=clock)
-    with caplog.at_level(logging.WARNING, logger="bridge.saturation"):
+    with caplog.at_level(logging.WARNING, logger="bridge.server.saturation"):
         assert throttle.warn("busy %d", 1)
         assert not throttle.warn("busy %d", 2)
         assert not throttle.warn("busy %d", 3)
@@ -42,7 +42,7 @@ def _hold(pool: object, count: int) -> tuple[threading.Event, list[object]]:
 def test_blocking_pool_warns_only_when_calls_wait(caplog: pytest.LogCaptureFixture) -> None:
     pool = BlockingPool(2, Throttled(interval=0.0))
     try:
-        with caplog.at_level(logging.WARNING, logger="bridge.saturation"):
+        with caplog.at_level(logging.WARNING, logger="bridge.server.saturation"):
             release, futures = _hold(pool, 2)
             assert not caplog.records  # both run at once: nothing waits
             release2, more = _hold(pool, 1)
@@ -62,7 +62,7 @@ def test_blocking_pool_warns_only_when_calls_wait(caplog: pytest.LogCaptureFixtu
 def test_call_pool_warns_as_calls_in_flight_near_threads(caplog: pytest.LogCaptureFixture) -> None:
     pool = CallPool(10, warning=Throttled(interval=0.0))
     try:
-        with caplog.at_level(logging.WARNING, logger="bridge.saturation"):
+        with caplog.at_level(logging.WARNING, logger="bridge.server.saturation"):
             release, futures = _hold(pool, 8)
             assert not caplog.records  # 8 of 10: not yet
             release2, more = _hold(pool, 2)  # 9 and 10 of 10

@@ -17,7 +17,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 import modern
 from modern import shared_loop
-from bridge.server import BridgeServer, ServerOptions, build_server, channel_options, stop_server
+from bridge.server.assembly import BridgeServer, ServerOptions, build_server, channel_options, stop_server
 from translators import _gen
 
 pytestmark = pytest.mark.timeout(60)
@@ -244,7 +244,7 @@ async def test_client_cancel_and_deadline_cancel_the_connector_coroutine(mode: s
 
 
 def test_auto_mode_is_aio_whatever_the_cpu_affinity(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bridge.server import resolve_mode
+    from bridge.server.assembly import resolve_mode
 
     # Confined to one CPU too: the thread-pool server would cap calls in flight at --threads.
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {1})

@@ -12,7 +12,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from bridge import versions
-from bridge.compat_cmd import compat_command, version_rows
+from bridge.commands.compat import compat_command, version_rows
 from bridge.versions import SUPPORTED, Supported
 
 FLYTEKIT = next(s for s in SUPPORTED if s.package == "flytekit")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge import workers
-from bridge.workers import supervise
+from bridge.server import workers
+from bridge.server.workers import supervise
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -39,7 +39,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from bridge.demo import _v1_side, _v2_side
+from bridge.commands.demo import _v1_side, _v2_side
 from tests.bridge._helpers import free_port
 from translators import _gen
 

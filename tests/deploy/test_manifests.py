@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bridge.cli import build_parser
+from bridge.commands.cli import build_parser
 
 yaml = pytest.importorskip("yaml", reason="PyYAML comes with the test extra's kubernetes-validate")
 kubernetes_validate = pytest.importorskip("kubernetes_validate", reason="pip install -e '.[test]'")

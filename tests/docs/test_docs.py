@@ -130,7 +130,7 @@ TABLES = [t for _, tables in PARSED.values() for t in tables]
 
 
 def parsers() -> dict[str, argparse.ArgumentParser]:
-    from bridge.cli import build_parser
+    from bridge.commands.cli import build_parser
     from translators.cli_translate import _parser as translate_parser
 
     top = build_parser()

@@ -176,7 +176,7 @@ async def upstream_bridge(
     """Another bridge as an upstream (both generations) on 127.0.0.1:``port``, optionally with TLS; yields its address."""
     import legacy
     import modern
-    from bridge.server import stop_server
+    from bridge.server.assembly import stop_server
 
     server = grpc.aio.server()
     hub = modern.Hub(registry, metrics=False)

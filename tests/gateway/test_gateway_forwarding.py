@@ -10,7 +10,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from bridge.tls import channel_credentials, server_credentials
+from bridge.server.tls import channel_credentials, server_credentials
 from bridge.upstream import UpstreamClient
 from bridge.upstream.dialect import DIALECTS
 from bridge.upstream.implementation import UpstreamImplementation

@@ -13,7 +13,7 @@ import grpc
 import pytest
 
 import translators as tr
-from bridge.credentials import resolver_from_args
+from bridge.commands.credentials import resolver_from_args
 from bridge.upstream import Upstreams
 from modern import ConnectorRegistry
 from modern.secrets import ALL, SecretResolver, SecretStore
@@ -121,7 +121,7 @@ def test_the_gateway_scrubs_an_upstream_status_that_quotes_a_forwarded_secret() 
 
 
 def test_forward_flags_name_upstreams_as_written(tmp_path: Path) -> None:
-    from bridge.cli import build_parser
+    from bridge.commands.cli import build_parser
 
     args = build_parser().parse_args([
         "serve", "--upstream", "v2://h:1", "--upstream", "h:2",
@@ -149,7 +149,7 @@ def _registry() -> ConnectorRegistry:
 def test_the_start_table_shows_what_each_upstream_is_forwarded(
     tmp_path: Path, prefix: str, forward: tuple[str, ...] | None, expected: list[tuple[str, str]]
 ) -> None:
-    from bridge.credentials import secret_rows
+    from bridge.commands.credentials import secret_rows
     from bridge.table import format_secrets
 
     async def body() -> None:

@@ -9,7 +9,7 @@ import grpc
 import pytest
 
 from bridge.table import format_upstreams
-from bridge.tls import TlsConfigError, channel_credentials
+from bridge.server.tls import TlsConfigError, channel_credentials
 from bridge.upstream import UpstreamStatus, parse_address
 from bridge.upstream.client import PASSED_CODES, call_error
 from bridge.upstream.dialect import DIALECTS
@@ -156,7 +156,7 @@ def test_one_upstream_per_target() -> None:
 
 
 def test_serve_refuses_half_a_client_pair(tmp_path: Path) -> None:
-    from bridge.cli import main
+    from bridge.commands.cli import main
 
     argv = ["serve", "--upstream", "a:1", "--upstream-tls-cert", str(tmp_path / "c.pem"), "--port", "0",
             "--prometheus_port", "-1"]

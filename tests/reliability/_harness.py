@@ -1,6 +1,6 @@
 """Shared machinery of the reliability suite: an in-process bridge server, raw calls, checks, counts.
 
-The server is the real ``bridge.server.build_server`` (both generations, health, size limits) on a
+The server is the real ``bridge.server.assembly.build_server`` (both generations, health, size limits) on a
 ``grpc.aio`` loop in a daemon thread, listening on 127.0.0.1:0. Tests talk to it through a blocking
 channel with *generic* calls carrying raw bytes, so whatever a broken client might send reaches the
 server untouched by any stub.
@@ -24,7 +24,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 import modern
-from bridge.server import ServerOptions, build_server
+from bridge.server.assembly import ServerOptions, build_server
 from modern.errors import MAX_DETAILS
 from tests.modern._connectors import EchoSync, JobConnector, create_request, literal_type, template
 from translators._gen import v2, v2_core_execution, v2_types

@@ -10,7 +10,7 @@ numbers on a longer run).
   not one lost task, and the only failures are the class gRPC core itself makes when a server stops
   (calls it had queued and not handed over, or still on the wire at the GOAWAY: CANCELLED, never
   seen by the bridge), a few per restart at most. Before the fix the bridge itself answered
-  UNAVAILABLE "server is draining" to calls gRPC had handed over (bridge.drain).
+  UNAVAILABLE "server is draining" to calls gRPC had handed over (bridge.server.drain).
 
 Fast: 3 restarts per test (~15 s each); FULL=1: 6 restarts with twice the clients.
 """

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 import grpc
 
-from bridge.server import ServerOptions, build_server
+from bridge.server.assembly import ServerOptions, build_server
 from modern import shared_loop
 from translators import _gen
 from translators._protobuf_compat import known_fields
@@ -177,7 +177,7 @@ async def run_demo() -> tuple[list[tuple[str, str, str]], list[tuple[str, str, s
     """
     import bridge.examples  # noqa: F401 (registers the echo connector)
     import modern
-    from bridge.serve import make_hub
+    from bridge.commands.serve import make_hub
 
     hub = make_hub(modern.default_registry())
     server = build_server(hub, ServerOptions(host="127.0.0.1", port=0, reflection=False, grace=1.0))

@@ -78,7 +78,7 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
     from bridge.kit.clients import generations_of
     from bridge.kit.tasks import TargetError, load_target
     from bridge.kit.values import InputsError, read_inputs, to_inputs
-    from bridge.logs import configure_logging
+    from bridge.server.logs import configure_logging
 
     if (args.target is None) == (args.template is None):
         print("flyte-bridge run: give exactly one of FILE.py:TASK or --template FILE", file=err)

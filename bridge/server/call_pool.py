@@ -10,7 +10,7 @@ their stacks and arenas) that are already warm, and the others stay untouched.
 
 A gRPC thread stays with its call until the answer goes out, however long the connector waits, so the
 pool is also the most calls served at once. When nine in ten threads are taken, a throttled WARNING says
-so (:mod:`bridge.saturation`): that server is then near its cap and further calls wait in the queue.
+so (:mod:`bridge.server.saturation`): that server is then near its cap and further calls wait in the queue.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from bridge.saturation import Throttled
+from bridge.server.saturation import Throttled
 
 _Item = tuple[concurrent.futures.Future, Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 

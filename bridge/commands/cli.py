@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bridge.server import DEFAULT_MAX_MESSAGE_BYTES
+from bridge.server.assembly import DEFAULT_MAX_MESSAGE_BYTES
 
 
 def _positive_int(text: str) -> int:
@@ -116,7 +116,7 @@ def _version() -> str:
 
 
 def _add_credential_flags(p: argparse.ArgumentParser) -> None:
-    from bridge.credentials import add_secret_flags
+    from bridge.commands.credentials import add_secret_flags
 
     add_secret_flags(p)
 
@@ -144,16 +144,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_kit_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from bridge import check_cmd, run_cmd
+    from bridge.commands import check, run
 
-    run = sub.add_parser("run", help="Run one task through your connector as both Flyte generations' clients do.",
-                         allow_abbrev=False, description=run_cmd.__doc__,
-                         formatter_class=argparse.RawDescriptionHelpFormatter)
-    run_cmd.add_run_flags(run)
-    check = sub.add_parser("check", help="Check connectors against the rules the Flyte clients rely on.",
-                           allow_abbrev=False, description=check_cmd.__doc__,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
-    check_cmd.add_check_flags(check)
+    run_parser = sub.add_parser("run", help="Run one task through your connector as both Flyte generations' clients do.",
+                                allow_abbrev=False, description=run.__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_run_flags(run_parser)
+    check_parser = sub.add_parser("check", help="Check connectors against the rules the Flyte clients rely on.",
+                                  allow_abbrev=False, description=check.__doc__,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    check.add_check_flags(check_parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -174,20 +174,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "serve":
-        from bridge.serve import serve_command
+        from bridge.commands.serve import serve_command
 
         return serve_command(args, argv)
     if args.command == "compat":
-        from bridge.compat_cmd import compat_command
+        from bridge.commands.compat import compat_command
 
         return compat_command()
     if args.command in ("run", "check"):
-        from bridge.check_cmd import check_command
-        from bridge.run_cmd import run_command
+        from bridge.commands.check import check_command
+        from bridge.commands.run import run_command
 
         return (run_command if args.command == "run" else check_command)(args)
     if args.command == "demo":
-        from bridge.demo import demo_command
+        from bridge.commands.demo import demo_command
 
         return demo_command()
     parser.print_help(sys.stderr)

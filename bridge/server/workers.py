@@ -9,7 +9,7 @@ any call.
 The parent only supervises: it forwards SIGTERM/SIGINT to every child as SIGTERM (each drains
 on its own within ``--grace``), restarts a child that crashed (exit code not 0) a bounded number
 of times, and exits 0 when every child ended with 0. Metrics: worker ``i`` exposes
-``--prometheus_port + i`` (see :mod:`bridge.metrics`).
+``--prometheus_port + i`` (see :mod:`bridge.server.metrics`).
 """
 
 from __future__ import annotations

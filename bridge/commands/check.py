@@ -100,7 +100,7 @@ def check_command(args: argparse.Namespace, out: TextIO | None = None, err: Text
     from bridge.kit.served import ServedBridge
     from bridge.kit.tasks import TargetError, load_target
     from bridge.kit.values import InputsError, read_inputs
-    from bridge.logs import configure_logging
+    from bridge.server.logs import configure_logging
 
     configure_logging(args.log_level, "text")
     if os.getcwd() not in sys.path:

@@ -6,7 +6,7 @@ Two pools can cap what one server does at once:
   (non-async) connector methods, the event loop's default executor (:class:`BlockingPool`). Async
   connectors never wait for it; blocking calls beyond it queue.
 - ``--threads`` (default 128), only with ``--server-mode threads``: one gRPC thread per call in flight,
-  for the whole call (:class:`bridge.call_pool.CallPool`).
+  for the whole call (:class:`bridge.server.call_pool.CallPool`).
 
 When calls queue for either, the operator should hear it once, not once per call: :class:`Throttled`
 logs a WARNING at most every ``interval`` seconds, with how many times it was suppressed meanwhile.
@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-log = logging.getLogger("bridge.saturation")
+log = logging.getLogger("bridge.server.saturation")
 
 WARN_INTERVAL = 60.0
 """Seconds between two warnings of the same kind."""

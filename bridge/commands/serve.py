@@ -13,17 +13,17 @@ from typing import Any
 
 import grpc
 
-from bridge.credentials import configure_secrets, secrets_section
+from bridge.commands.credentials import configure_secrets, secrets_section
 from bridge.discovery import discover
-from bridge.logs import configure_logging
-from bridge.metrics import start_metrics, worker_port
-from bridge.runtime import run_until_stopped
-from bridge.saturation import BlockingPool
-from bridge.server import BridgeServer, ServerOptions, build_server
+from bridge.server.logs import configure_logging
+from bridge.server.metrics import start_metrics, worker_port
+from bridge.server.runtime import run_until_stopped
+from bridge.server.saturation import BlockingPool
+from bridge.server.assembly import BridgeServer, ServerOptions, build_server
 from bridge.table import format_start_table, format_upstreams, routing_lines, served_rows
-from bridge.tls import TlsConfigError, channel_credentials, server_credentials
+from bridge.server.tls import TlsConfigError, channel_credentials, server_credentials
 from bridge.versions import outside_range
-from bridge.workers import supervise
+from bridge.server.workers import supervise
 from modern import shared_loop
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def pin_to_one_cpu(index: int) -> int | None:
     """Confine this process to the ``index``-th CPU it may run on (round robin); return that CPU.
 
     Each worker then keeps its core's caches to itself; it serves with ``grpc.aio`` like any other
-    (``--server-mode auto``, see bridge.server). Returns None where CPU affinity is not available.
+    (``--server-mode auto``, see bridge.server.assembly). Returns None where CPU affinity is not available.
     """
     try:
         cpus = sorted(os.sched_getaffinity(0))

@@ -5,13 +5,13 @@
 - the three v1 services (``legacy.add_to_server``): AsyncAgentService, SyncAgentService,
   AgentMetadataService;
 - the two v2 services (``modern.add_to_server``), also answered under their flyteidl2 beta names
-  (:mod:`bridge.aliases`);
-- ``grpc.health.v1.Health`` (:mod:`bridge.health`) and, optionally, server reflection.
+  (:mod:`bridge.server.aliases`);
+- ``grpc.health.v1.Health`` (:mod:`bridge.server.health`) and, optionally, server reflection.
 
 Channel options accept the Flyte 2 executor's keepalive pings (every 30 s during a call): gRPC
 core's default would answer pings more often than every 5 minutes with a ``too_many_pings``
 GOAWAY, which kills a long GetTask. The life cycle (signals, grace, timeout) is in
-:mod:`bridge.runtime`.
+:mod:`bridge.server.runtime`.
 
 Which server (``ServerOptions.mode``); the figures are in docs/_incoming/serving.md:
 
@@ -26,12 +26,12 @@ Which server (``ServerOptions.mode``); the figures are in docs/_incoming/serving
   1.25-1.8x faster than ``aio`` at 16-64 streams, but grpc's thread-pool server cannot answer a call from any
   thread other than the one that received it, so a call holds its thread until the connector is done:
   at most ``--threads`` calls are served at once and the rest queue (128 calls/s with a 1 s connector,
-  however many are sent). An opt-in for short calls only; :class:`bridge.call_pool.CallPool` warns when
+  however many are sent). An opt-in for short calls only; :class:`bridge.server.call_pool.CallPool` warns when
   in-flight calls near the cap.
 - ``auto`` (default): ``aio``. It used to pick ``threads`` when confined to one CPU, which capped a
   pinned replica (and ``--workers N --pin-workers``) at 128 waiting calls.
 
-Blocking (non-async) connector methods run in ``--worker`` threads (:class:`bridge.saturation.BlockingPool`)
+Blocking (non-async) connector methods run in ``--worker`` threads (:class:`bridge.server.saturation.BlockingPool`)
 in either mode; the loop, and every async connector, goes on meanwhile.
 """
 
@@ -49,10 +49,10 @@ from typing import Any
 import grpc
 from grpc_reflection.v1alpha import reflection
 
-from bridge.aliases import BETA_SERVICE_NAMES, AliasHandler, RecordingServer
-from bridge.call_pool import CallPool
-from bridge.drain import drain
-from bridge.health import HEALTH_SERVICE_NAME, BridgeHealth, settle
+from bridge.server.aliases import BETA_SERVICE_NAMES, AliasHandler, RecordingServer
+from bridge.server.call_pool import CallPool
+from bridge.server.drain import drain
+from bridge.server.health import HEALTH_SERVICE_NAME, BridgeHealth, settle
 from modern.face import LoopRunner
 from translators import _gen
 
@@ -138,7 +138,7 @@ class BridgeServer:
         )
 
     async def stop(self, grace: float | None, drain_delay: float = 0.0) -> None:
-        """Drain and stop: NOT_SERVING, serve on for ``drain_delay``, then stop with ``grace`` (bridge.drain).
+        """Drain and stop: NOT_SERVING, serve on for ``drain_delay``, then stop with ``grace`` (bridge.server.drain).
 
         Args:
             grace: Seconds in-flight calls may still run; None waits for them without limit.

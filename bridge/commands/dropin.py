@@ -41,7 +41,7 @@ def serve_argv(flags: Sequence[str], environ: dict[str, str] | None = None) -> l
 
 
 def _run(name: str, flags: Sequence[str]) -> int:
-    from bridge.cli import main
+    from bridge.commands.cli import main
 
     argv = serve_argv(flags)
     print(f"{name}: served by flyte-connector-bridge: flyte-bridge {shlex.join(argv)}", file=sys.stderr, flush=True)

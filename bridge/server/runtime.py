@@ -3,7 +3,7 @@
 On SIGTERM or SIGINT the bridge (1) reports NOT_SERVING on the health service, (2) keeps serving
 every call for ``--drain-delay`` seconds (0 by default), (3) stops the gRPC server: GOAWAY on every
 connection, the port closed, and the calls in flight finish within the grace period, then (4) returns
-exit code 0. Further signals during the drain are logged only. :mod:`bridge.drain` has the details
+exit code 0. Further signals during the drain are logged only. :mod:`bridge.server.drain` has the details
 and what gRPC itself does at (3).
 """
 
@@ -14,7 +14,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 
-from bridge.server import BridgeServer
+from bridge.server.assembly import BridgeServer
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bridge.health import BridgeHealth
+from bridge.server.health import BridgeHealth
 
 log = logging.getLogger(__name__)
 
