@@ -177,9 +177,9 @@ def micro(plan: PayloadPlan) -> list[dict[str, Any]]:
     return rows
 
 
-def run(plan: PayloadPlan, h2: str, work: Path, log_dir: Path) -> dict[str, Any]:
-    """Every server and size, interleaved; then the micro figures."""
-    chosen = specs()
+def run(plan: PayloadPlan, h2: str, work: Path, log_dir: Path, only: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Every server (or those in ``only``) and size, interleaved; then the micro figures."""
+    chosen = [s for s in specs() if only is None or s.key in only]
     records = {s.key: {"server": s.key, "label": s.label, "cpus": s.cpus, "rows": []} for s in chosen}
     print("== payload: CreateTask of " + ", ".join(plan.sizes) + ", interleaved", flush=True)
     parse = {(g, size): parse_us(request(g, size), plan.micro_budget_s, plan.micro_repeats)

@@ -154,9 +154,9 @@ def _floor_run(paths: dict[str, Path], conc: int, plan: RealIOPlan, work: Path, 
     return res
 
 
-def run(plan: RealIOPlan, work: Path, log_dir: Path) -> dict[str, Any]:
-    """Measure every server and workload, interleaved; returns ``{"plan", "servers", "floor"}``."""
-    chosen = specs()
+def run(plan: RealIOPlan, work: Path, log_dir: Path, only: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Measure every server (or those in ``only``) and workload, interleaved; returns ``{"plan", "servers", "floor"}``."""
+    chosen = [s for s in specs() if only is None or s.key in only]
     records = {s.key: {"server": s.key, "label": s.label, "cpus": s.cpus, "rows": []} for s in chosen}
     floor_rows: list[dict[str, Any]] = []
     print(f"== real-io: webhook connector, HTTP API answering after {plan.delay_ms:g} ms, interleaved", flush=True)
