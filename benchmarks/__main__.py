@@ -79,19 +79,28 @@ def result_key(figure: str) -> str:
     return figure.replace("-", "_")
 
 
-def run_work_figure(figure: str, quick: bool, h2: str, work: Path) -> dict[str, Any]:
-    """Run one real-work figure in full or quick form; returns its record for ``results[result_key(figure)]``."""
+def run_work_figure(figure: str, quick: bool, h2: str, work: Path, repetitions: int | None = None,
+                    seconds: float | None = None) -> dict[str, Any]:
+    """Run one real-work figure in full or quick form; returns its record for ``results[result_key(figure)]``.
+
+    ``repetitions`` and ``seconds`` (the measured window of one run), when given, replace the plan's.
+    """
     from benchmarks import jitter, payload_size, realio, waiting
+
+    def plan(base: Any, window: str) -> Any:
+        changes = {k: v for k, v in (("repetitions", repetitions), (window, seconds)) if v is not None}
+        return dataclasses.replace(base, **changes)
 
     logs = work / "logs"
     if figure == "real-io":
-        return realio.run(realio.QUICK if quick else realio.RealIOPlan(), work, logs)
+        return realio.run(plan(realio.QUICK if quick else realio.RealIOPlan(), "measure_s"), work, logs)
     if figure == "waiting":
-        return waiting.run(waiting.QUICK if quick else waiting.WaitPlan(), work, logs)
+        return waiting.run(plan(waiting.QUICK if quick else waiting.WaitPlan(), "measure_s"), work, logs)
     if figure == "payload":
-        return payload_size.run(payload_size.QUICK if quick else payload_size.PayloadPlan(), h2, work, logs)
+        return payload_size.run(plan(payload_size.QUICK if quick else payload_size.PayloadPlan(), "seconds"), h2,
+                                work, logs)
     if figure == "jitter":
-        return jitter.run(jitter.QUICK if quick else jitter.JitterPlan(), h2, work, logs)
+        return jitter.run(plan(jitter.QUICK if quick else jitter.JitterPlan(), "seconds"), h2, work, logs)
     raise ValueError(figure)
 
 
@@ -130,6 +139,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="run only this figure and merge it into the existing results JSON and markdown")
     p.add_argument("--endurance-calls", type=int, default=None,
                    help="calls after the warm-up per endurance combination (default 1,000,000; quick 1,000)")
+    p.add_argument("--note", default=None,
+                   help="with --figure: a remark printed with that figure (e.g. 'provisional: shared machine')")
     p.add_argument("--out-dir", type=Path, default=HERE, help="where RESULTS*.md and the JSON go")
     p.add_argument("--profile", action="store_true", help="profile the bridge with py-spy instead")
     p.add_argument("--render-only", type=Path, default=None, metavar="JSON",
@@ -220,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             results[f"{result_key(figure)}_machine"] = machine_info(mode, h2)
             try:
-                results[result_key(figure)] = run_work_figure(figure, args.quick, h2, work)
+                results[result_key(figure)] = run_work_figure(figure, args.quick, h2, work, args.repetitions,
+                                                              args.seconds)
             except Exception as exc:  # one broken figure must not throw away the others' numbers
                 results[result_key(figure)] = {"error": f"{type(exc).__name__}: {str(exc)[:800]}"}
             results[f"{result_key(figure)}_machine"]["loadavg_end"] = _loadavg()
@@ -302,12 +314,13 @@ def figure_only(args: argparse.Namespace, mode: str) -> int:
         work = Path(tmp)
         if figure in WORK_FIGURES:
             try:
-                results[result_key(figure)] = run_work_figure(figure, args.quick, h2, work)
+                results[result_key(figure)] = run_work_figure(figure, args.quick, h2, work, args.repetitions,
+                                                              args.seconds)
             except Exception as exc:  # recorded, so the report says why the figure is missing
                 results[result_key(figure)] = {"error": f"{type(exc).__name__}: {str(exc)[:800]}"}
             results[f"{result_key(figure)}_machine"] = results.pop(f"{figure}_machine")
             results[f"{result_key(figure)}_machine"].update(elapsed_s=time.monotonic() - started,
-                                                              loadavg_end=_loadavg())
+                                                              loadavg_end=_loadavg(), note=args.note)
             json_path.write_text(json.dumps(results, indent=1, default=str) + "\n")
             (args.out_dir / f"{stem}.md").write_text(report.render(results))
         elif figure == "endurance":

@@ -26,7 +26,8 @@ def _when(results: dict[str, Any], key: str) -> str:
     if not m:
         return ""
     return (f" Measured {m.get('date', '-')} at git {m.get('git', '-')}, load average {m.get('loadavg_start', '-')} "
-            f"at start and {m.get('loadavg_end', '-')} at end ({m.get('mode', '-')} run).")
+            f"at start and {m.get('loadavg_end', '-')} at end ({m.get('mode', '-')} run)."
+            + (f" **{m['note']}**" if m.get("note") else ""))
 
 
 def _failed(results: dict[str, Any], key: str, title: str) -> list[str] | None:
@@ -321,28 +322,50 @@ def jitter(results: dict[str, Any]) -> list[str]:
     for s in fig["servers"]:
         for i, r in enumerate(s.get("runs", [])):
             totals.setdefault(s["server"], [0, 0, 0])
+            if not r.get("verified"):
+                lines.append(f"| {s['label']} | {i} | not verified | | | | | | | | | |")
+                continue
             t = totals[s["server"]]
             t[0] += r["slow_calls"]
             t[1] += r["slow_with_gc"]
             t[2] += r["requests"]
             lines.append(f"| {s['label']} | {i} | {_fmt(r['p50_ms'], 2)} | {_fmt(r['p99_ms'], 2)} | "
                          f"{_fmt(r['p999_ms'], 2)} | {_fmt(r['max_ms'], 1)} | {r['slow_calls']} | {r['slow_with_gc']} | "
-                         f"{r['gc_passes']} ({r['gc_gen2']}), {_fmt(r['gc_max_ms'], 2)} | {r['involuntary_switches']} | "
+                         f"{r['gc_passes']} ({r['gc_gen2']}), {_fmt(r['gc_max_ms'], 2)} | {_fmt(r.get('switches_per_s'))}/s | "
                          f"{r['core1_ticks'].get('steal', '-')} | {_fmt(s.get('idle_cpu_ms_per_s'), 2)}, "
                          f"{s.get('threads', '-')} |")
-    b, e = totals.get("bridge"), totals.get("empty-aio")
+    rate = {k: v[0] / v[2] * 1e3 for k, v in totals.items() if v[2]}
+    labels = {s["server"]: s["label"] for s in fig["servers"]}
+    if rate:
+        lines += ["", "Slow calls per 1,000 calls: " + ", ".join(f"{labels[k]} {_fmt(v, 2)}" for k, v in rate.items())
+                  + "."]
+    can = fig.get("canary")
+    if can:
+        lines += ["", f"Canary (a busy loop pinned to core 1 with every server idle): {_fmt(can['gaps_per_s'], 1)} gaps "
+                      f"of {fig.get('canary_gap_ms', 1):g} ms or more per second, the longest {_fmt(can['max_ms'], 1)} ms, "
+                      f"{_fmt(can['cpu_share'] * 100)}% of the core: what other work on the machine takes from the "
+                      "pinned server's core when no server runs at all."]
+    b, e, shared = (totals.get(k) for k in ("bridge", "empty-aio", "empty-sharedloop"))
     if b and e and b[2] and e[2]:
-        rb, re_ = b[0] / b[2] * 1e3, e[0] / e[2] * 1e3
-        if b[1] * 2 > b[0] and b[0]:
-            verdict = "most of the bridge's slow calls overlap one of its GC passes: the bridge's GC."
-        elif rb <= 2 * re_ + 1:
-            verdict = ("the empty servicer, which has no GC pressure, no thread pool and no periodic task, has slow "
-                       "calls about as often: the machine (other work preempting the pinned server) makes them.")
+        reading = []
+        if b[0] and b[1] * 2 > b[0]:
+            reading.append("most of the bridge's slow calls overlap one of its GC passes: its GC makes them")
         else:
-            verdict = ("the bridge has slow calls clearly more often than the empty servicer and they do not overlap "
-                       "its GC passes: something in the bridge (its threads or periodic work) makes them.")
-        lines += ["", f"Slow calls per 1,000: bridge {_fmt(rb, 2)} ({b[1]} of {b[0]} during a GC pass), empty servicer "
-                      f"{_fmt(re_, 2)}. Reading: {verdict}"]
+            reading.append(f"{b[1]} of the bridge's {b[0]} slow calls overlap a GC pass of its own: not the GC")
+        if can and can["gaps_per_s"] >= 1:
+            reading.append(f"core 1 is taken away {_fmt(can['gaps_per_s'], 0)} times a second with no server running: "
+                           "the machine preempts whatever runs there")
+        if rate.get("bridge", 0) <= 2 * rate.get("empty-aio", 0) + 1:
+            reading.append("the empty servicer (no GC pressure, no thread pool, no periodic task) has slow calls about "
+                           "as often: the machine makes them")
+        elif shared and shared[2] and rate["bridge"] <= 2 * rate["empty-sharedloop"] + 1:
+            reading.append("the bridge's architecture with nothing in it (thread pool + shared loop) has them about as "
+                           "often as the bridge and more than the empty grpc.aio servicer: the thread-pool hand-off is "
+                           "more exposed to preemption (a call crosses threads), not the bridge's own code")
+        else:
+            reading.append("the bridge has slow calls more often than the empty servers: something in the bridge "
+                           "makes them (see its idle CPU and threads)")
+        lines += ["", "Reading: " + "; ".join(reading) + "."]
     lines.append("")
     return lines
 
