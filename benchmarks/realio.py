@@ -215,7 +215,7 @@ def _summarize(row: dict[str, Any]) -> None:
     if runs and all(r.get("verified") for r in runs):
         row["status"] = "ok"
         row["median"] = closed_loop.median_of(runs, ("rps", "p50_ms", "p99_ms", "driver_cpu_util", "server_cpu_s",
-                                                     "cpu_util"))
+                                                     "cpu_util", "cpu_ms_per_call"))
         row["median"]["driver_busy"] = any(r.get("driver_busy") for r in runs)
     else:
         row["status"] = "failed"
@@ -261,7 +261,8 @@ async def _floor(spec: dict[str, Any]) -> dict[str, Any]:
     lat = sorted(e - s for s, e in samples if lo <= s < hi)
     return {"calls": len(samples), "ok": len(samples) - len(errors), "errors": len(errors), "error_samples": errors[:3],
             "rps": sum(1 for _, e in samples if lo <= e < hi) / measure, "p50_ms": percentile(lat, 50) * 1e3,
-            "p99_ms": percentile(lat, 99) * 1e3, "cpu_util": (time.process_time() - cpu0) / (time.perf_counter() - t0)}
+            "p99_ms": percentile(lat, 99) * 1e3, "cpu_util": (time.process_time() - cpu0) / (time.perf_counter() - t0),
+            "cpu_ms_per_call": (time.process_time() - cpu0) / max(1, len(samples)) * 1e3}
 
 
 if __name__ == "__main__":  # the floor process: python -m benchmarks.realio SPEC.json OUT.json

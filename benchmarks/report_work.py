@@ -73,7 +73,8 @@ def real_io(results: dict[str, Any]) -> list[str]:
              f"gRPC: what any server around it can reach. {plan['repetitions']} interleaved repetitions of "
              f"{plan['measure_s']:g} s after {plan['warmup_s']:g} s of warm-up, medians. † the driver used over 85% of "
              "its core: the client, not the server, may have limited that run." + _when(results, "real_io"), "",
-             "req/s, p50 ms, p99 ms:", "",
+             "calls/s, p50 ms, p99 ms, and CPU ms per call (the server's, or the floor process's: steadier than calls/s "
+             "on a shared machine, as time spent waiting for the core does not count):", "",
              "| workload | streams | bridge (default, pinned) | bridge aio | pyflyte | floor | bridge ÷ pyflyte | "
              f"target ≥{TARGET_REAL_IO}x, p99 ≤ pyflyte's |",
              "|---|---|---|---|---|---|---|---|"]
@@ -101,9 +102,10 @@ def real_io(results: dict[str, Any]) -> list[str]:
             elif conc >= 16 and gen == "v2":
                 verdict = "no SDK server to compare (v2)"
             name = "v1 ExecuteTaskSync" if workload == "execute-sync" else "v2 CreateTask + GetTask"
-            lines.append(f"| {name} | {conc} | {_cell(got.get('bridge'), 'rps', 'p50_ms', 'p99_ms')} | "
-                         f"{_cell(got.get('bridge-aio'), 'rps', 'p50_ms', 'p99_ms')} | "
-                         f"{_cell(py, 'rps', 'p50_ms', 'p99_ms')} | {_cell(floor, 'rps', 'p50_ms', 'p99_ms')} | "
+            cols = ("rps", "p50_ms", "p99_ms", "cpu_ms_per_call")
+            lines.append(f"| {name} | {conc} | {_cell(got.get('bridge'), *cols)} | "
+                         f"{_cell(got.get('bridge-aio'), *cols)} | "
+                         f"{_cell(py, *cols)} | {_cell(floor, *cols)} | "
                          f"{_fmt(ratio, 2)} | {verdict} |")
     lines.append("")
     return lines
@@ -145,20 +147,22 @@ def waiting(results: dict[str, Any]) -> list[str]:
              f"after {plan['warmup_s']:g} s of warm-up, medians. *added*: latency over the {plan['wait_s']:g} s wait. "
              "*RSS per call*: the server's peak RSS during the window minus its idle RSS at start, over K. "
              "† the driver used over 85% of its core." + _when(results, "waiting"), "",
-             "| server | API | in flight | calls/s (ideal) | of ideal | added p50 ms | added p99 ms | RSS per call KiB |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| server | API | in flight | calls/s (ideal) | of ideal | added p50 ms | added p99 ms | RSS per call KiB | "
+             "CPU ms per call |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for server, srows in rows.items():
         for r in srows:
             if r["connector"] != "async":
                 continue
             if r.get("status") != "ok":
                 lines.append(f"| {labels[server]} | {r['generation']} | {r['inflight']} | failed: "
-                             f"{(r.get('note') or '')[:160]} | | | | |")
+                             f"{(r.get('note') or '')[:160]} | | | | | |")
                 continue
             m = r["median"]
             lines.append(f"| {labels[server]} | {r['generation']} | {_fmt(r['inflight'])} | {_fmt(m['rps'])}"
                          f"{_busy(m)} ({_fmt(m['ideal_rps'])}) | {_fmt(m['of_ideal'] * 100)}% | "
-                         f"{_fmt(m['added_p50_ms'], 1)} | {_fmt(m['added_p99_ms'], 1)} | {_fmt(m['rss_per_call_kib'], 1)} |")
+                         f"{_fmt(m['added_p50_ms'], 1)} | {_fmt(m['added_p99_ms'], 1)} | {_fmt(m['rss_per_call_kib'], 1)} | "
+                         f"{_fmt(m.get('cpu_ms_per_call'), 2)} |")
     lines += ["", "### Targets (async connector)", "", "| target | bridge | aio | threads | |", "|---|---|---|---|---|"]
     lines += _wait_targets(rows, plan)
     lines += ["", "### Blocking connector", "", _blocking_note(cores), "",

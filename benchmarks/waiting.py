@@ -96,7 +96,7 @@ def _row_summary(row: dict[str, Any], wait_s: float) -> None:
         row["note"] = next((r.get("note") for r in runs if not r["verified"]), "no runs")
         return
     row["status"] = "ok"
-    med = closed_loop.median_of(runs, ("rps", "p50_ms", "p99_ms", "driver_cpu_util", "server_cpu_s"))
+    med = closed_loop.median_of(runs, ("rps", "p50_ms", "p99_ms", "driver_cpu_util", "server_cpu_s", "cpu_ms_per_call"))
     k = row["inflight"]
     med["ideal_rps"] = k / wait_s
     med["of_ideal"] = med["rps"] / med["ideal_rps"]
