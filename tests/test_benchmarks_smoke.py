@@ -277,13 +277,16 @@ def test_jitter_figure_sets_slow_calls_beside_gc_passes(tmp_path: Path) -> None:
     fig = jitter.run(jitter.JitterPlan(seconds=0.2, repetitions=1, idle_s=0.2), shutil.which("h2load"), tmp_path,
                      tmp_path / "logs")
     runs = {s["server"]: s["runs"] for s in fig["servers"]}
-    assert set(runs) == {"bridge", "empty-aio"}
+    assert set(runs) == {"bridge", "empty-aio", "empty-sharedloop", "bridge-aio"}
     for server_runs in runs.values():
         [run] = server_runs
         assert run["verified"] and run["p50_ms"] <= run["p99_ms"] <= run["max_ms"]
+        assert 0 <= run["slow_with_gc"] <= run["slow_calls"] <= run["requests"]
     log = (tmp_path / "bridge-gc.log").read_text().split("\n")
     assert log[0] and len(log[0].split()) == 3  # the bridge logged its GC passes (start-up collections at least)
-    assert "Slow calls per 1,000" in _section(report_work.jitter, {"jitter": fig})
+    assert fig["canary"]["cpu_share"] > 0
+    text = _section(report_work.jitter, {"jitter": fig})
+    assert "Slow calls per 1,000 calls" in text and "Canary" in text and "Reading:" in text
 
 
 def test_work_targets_are_judged_against_the_sdk_servers() -> None:
