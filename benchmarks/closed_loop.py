@@ -26,7 +26,7 @@ DRIVER_BUSY = 0.85
 
 def run_driver(
     server: servers.RunningServer | None, spec: dict[str, Any], work: Path, tag: str, per_call: int = 1,
-    client_cpus: str = "0", count: bool = True,
+    client_cpus: str = "0", count: bool = True, tolerate: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """One closed-loop run of ``spec`` (see :mod:`benchmarks.driver`) against ``server``.
 
@@ -38,6 +38,9 @@ def run_driver(
         per_call: server-counted calls per driver call (Create+Get: 2).
         client_cpus: ``taskset`` list for the driver.
         count: compare with the server's success counter.
+        tolerate: gRPC status names (e.g. ``CANCELLED``) of failed calls that do not fail the run: they are
+            counted (``errors_by_code``) and reported, and only answered calls count as throughput. A wrong
+            answer never passes.
 
     Returns:
         The driver's result plus ``server_cpu_s``, ``rss_peak_kib`` (during the window), ``idle_rss_kib``,
@@ -88,7 +91,9 @@ def run_driver(
             time.sleep(0.05)
             res["server_counted"] = int(round(server.success_count() - before))
     expected = res["ok"] * per_call
-    res["verified"] = res["errors"] == 0 and (not count or server is None or res["server_counted"] == expected)
+    untolerated = sum(n for code, n in res.get("errors_by_code", {}).items() if code not in tolerate)
+    res["failed_share"] = res["errors"] / max(1, res["calls"])
+    res["verified"] = untolerated == 0 and (not count or server is None or res["server_counted"] == expected)
     if not res["verified"]:
         res["note"] = (f"not verified: {res['ok']} answers checked, {res['errors']} failed "
                        f"{res['error_samples'][:2]}, server counted {res.get('server_counted')} of {expected}"

@@ -147,22 +147,24 @@ def waiting(results: dict[str, Any]) -> list[str]:
              f"after {plan['warmup_s']:g} s of warm-up, medians. *added*: latency over the {plan['wait_s']:g} s wait. "
              "*RSS per call*: the server's peak RSS during the window minus its idle RSS at start, over K. "
              "† the driver used over 85% of its core." + _when(results, "waiting"), "",
+             "*failed*: calls the server's gRPC core answered CANCELLED/RESOURCE_EXHAUSTED (a saturated server; never a "
+             "wrong answer, which fails the row); they do not count as throughput.", "",
              "| server | API | in flight | calls/s (ideal) | of ideal | added p50 ms | added p99 ms | RSS per call KiB | "
-             "CPU ms per call |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "CPU ms per call | failed |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for server, srows in rows.items():
         for r in srows:
             if r["connector"] != "async":
                 continue
             if r.get("status") != "ok":
                 lines.append(f"| {labels[server]} | {r['generation']} | {r['inflight']} | failed: "
-                             f"{(r.get('note') or '')[:160]} | | | | | |")
+                             f"{(r.get('note') or '')[:160]} | | | | | | |")
                 continue
             m = r["median"]
             lines.append(f"| {labels[server]} | {r['generation']} | {_fmt(r['inflight'])} | {_fmt(m['rps'])}"
                          f"{_busy(m)} ({_fmt(m['ideal_rps'])}) | {_fmt(m['of_ideal'] * 100)}% | "
                          f"{_fmt(m['added_p50_ms'], 1)} | {_fmt(m['added_p99_ms'], 1)} | {_fmt(m['rss_per_call_kib'], 1)} | "
-                         f"{_fmt(m.get('cpu_ms_per_call'), 2)} |")
+                         f"{_fmt(m.get('cpu_ms_per_call'), 2)} | {_fmt((m.get('failed_share') or 0) * 100, 1)}% |")
     lines += ["", "### Targets (async connector)", "", "| target | bridge | aio | threads | |", "|---|---|---|---|---|"]
     lines += _wait_targets(rows, plan)
     lines += ["", "### Blocking connector", "", _blocking_note(cores), "",
