@@ -315,12 +315,15 @@ def jitter(results: dict[str, Any]) -> list[str]:
     fig = results["jitter"]
     plan = fig["plan"]
     lines = [f"## {title}", "",
-             f"The bridge (default mode, pinned to core 1, every GC pass logged through `gc.callbacks`) and the empty "
-             f"`grpc.aio` servicer answer {plan['generation']} {plan['method']} at one stream from h2load (core 0), "
+             f"The bridge (default mode, pinned to core 1, every GC pass logged through `gc.callbacks`), the bridge in "
+             "`--server-mode aio`, the empty `grpc.aio` servicer and the bridge's threads architecture with nothing in "
+             "it (thread pool + one SharedLoop) answer {plan['generation']} {plan['method']} at one stream from h2load (core 0), "
              f"{plan['repetitions']} interleaved runs of about {plan['seconds']:g} s. A call is *slow* when it takes "
              f"{fig['slow_rule']}; *during GC*: a GC pass of the bridge overlapped it; *preempted*: involuntary "
-             "context switches of the server's threads over the run; *steal*: the hypervisor's steal ticks on core 1; "
-             "*idle CPU*: what the server used while nobody called it (periodic work)." + _when(results, "jitter"), "",
+             "context switches of the server's threads per second of the run (mostly its own threads taking turns on "
+             "its one core: compare servers; the canary below measures the machine); *steal*: the hypervisor's steal "
+             "ticks on core 1; *idle CPU*: what the server used while nobody called it for a few seconds (periodic "
+             "work; /proc counts in 10 ms ticks, so 2 ms/s over 5 s is one tick)." + _when(results, "jitter"), "",
              "| server | run | p50 ms | p99 ms | p99.9 ms | max ms | slow calls | during GC | GC passes (gen 2), longest ms | "
              "preempted | steal ticks | idle CPU ms/s, threads |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
