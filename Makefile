@@ -40,10 +40,18 @@ test-full: $(STAMP)
 serve: $(STAMP)
 	$(VENV)/bin/flyte-bridge serve $(ARGS)
 
-## make bench: benchmarks/RESULTS.md (QUICK=1 for a smoke run); the endurance figure alone:
-## `$(PY) -m benchmarks --figure endurance [--endurance-calls N]`.
-bench: $(STAMP)
-	$(PY) -m benchmarks $(if $(QUICK),--quick,)
+BENCH_STAMP := $(VENV)/.bench-stamp
+
+## The bench extra (matplotlib, for benchmarks/plots); not part of the core or test installs.
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[$(EXTRAS),bench]'
+	touch $(BENCH_STAMP)
+
+## make bench: benchmarks/RESULTS.md and benchmarks/plots/*.svg (QUICK=1 for a smoke run); one figure alone,
+## merged into the last results: `make bench FIGURE=waiting` (endurance, gateway, real-io, waiting, payload,
+## jitter), or `$(PY) -m benchmarks --figure endurance [--endurance-calls N]`.
+bench: $(BENCH_STAMP)
+	$(PY) -m benchmarks $(if $(QUICK),--quick,) $(if $(FIGURE),--figure $(FIGURE),)
 
 bench-quick:
 	$(MAKE) bench QUICK=1

@@ -3,6 +3,8 @@
 ``make bench`` runs this (full: three repetitions of ~2.5 s per point, < 15 min on 2 cores, then the
 endurance figure: 8 x 1,050,000 calls, about 45 min more on 2 idle cores; ``--no-endurance`` skips it,
 ``--figure endurance`` runs it alone and merges it into the last results);
+then the real-work figures (``real-io``, ``waiting``, ``payload``, ``jitter``: about 25 min more, each
+skipped with ``--no-<figure>`` or run alone with ``--figure <figure>``), then the plots (``benchmarks/plots``);
 ``--quick`` is the CI smoke run (one short repetition per point) and writes ``RESULTS-quick.md`` /
 ``results-quick.json`` so the full results are never overwritten by a smoke run.
 ``--profile`` instead profiles the bridge with py-spy (see ``benchmarks.profile``).
@@ -68,6 +70,40 @@ def machine_info(mode: str, h2: str | None) -> dict[str, Any]:
 GATEWAY_DEADLINE_S = 10.0
 
 
+#: The figures of real work (issue 25), by ``--figure`` name; their results go under ``results[key]``.
+WORK_FIGURES = ("real-io", "waiting", "payload", "jitter")
+
+
+def result_key(figure: str) -> str:
+    """The results JSON key of a figure (``real-io`` -> ``real_io``)."""
+    return figure.replace("-", "_")
+
+
+def run_work_figure(figure: str, quick: bool, h2: str, work: Path, repetitions: int | None = None,
+                    seconds: float | None = None) -> dict[str, Any]:
+    """Run one real-work figure in full or quick form; returns its record for ``results[result_key(figure)]``.
+
+    ``repetitions`` and ``seconds`` (the measured window of one run), when given, replace the plan's.
+    """
+    from benchmarks import jitter, payload_size, realio, waiting
+
+    def plan(base: Any, window: str) -> Any:
+        changes = {k: v for k, v in (("repetitions", repetitions), (window, seconds)) if v is not None}
+        return dataclasses.replace(base, **changes)
+
+    logs = work / "logs"
+    if figure == "real-io":
+        return realio.run(plan(realio.QUICK if quick else realio.RealIOPlan(), "measure_s"), work, logs)
+    if figure == "waiting":
+        return waiting.run(plan(waiting.QUICK if quick else waiting.WaitPlan(), "measure_s"), work, logs)
+    if figure == "payload":
+        return payload_size.run(plan(payload_size.QUICK if quick else payload_size.PayloadPlan(), "seconds"), h2,
+                                work, logs)
+    if figure == "jitter":
+        return jitter.run(plan(jitter.QUICK if quick else jitter.JitterPlan(), "seconds"), h2, work, logs)
+    raise ValueError(figure)
+
+
 def _loadavg() -> str:
     # Other work on the machine skews every number; record how busy it was.
     try:
@@ -97,10 +133,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-modes", action="store_true", help="skip the aio / thread-pool serving figure")
     p.add_argument("--no-gateway", action="store_true", help="skip the gateway (--upstream flytekit) figure")
     p.add_argument("--no-endurance", action="store_true", help="skip the endurance (memory over 1M calls) figure")
-    p.add_argument("--figure", choices=("endurance", "gateway", "rolling"), default=None,
+    for name in WORK_FIGURES:
+        p.add_argument(f"--no-{name}", action="store_true", help=f"skip the {name} figure")
+    p.add_argument("--figure", choices=("endurance", "gateway", "rolling", *WORK_FIGURES), default=None,
                    help="run only this figure and merge it into the existing results JSON and markdown")
     p.add_argument("--endurance-calls", type=int, default=None,
                    help="calls after the warm-up per endurance combination (default 1,000,000; quick 1,000)")
+    p.add_argument("--note", default=None,
+                   help="with --figure: a remark printed with that figure (e.g. 'provisional: shared machine')")
     p.add_argument("--out-dir", type=Path, default=HERE, help="where RESULTS*.md and the JSON go")
     p.add_argument("--profile", action="store_true", help="profile the bridge with py-spy instead")
     p.add_argument("--render-only", type=Path, default=None, metavar="JSON",
@@ -122,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         results = json.loads(args.render_only.read_text())
         stem = "RESULTS-quick" if results["machine"]["mode"] == "quick" else "RESULTS"
         (args.render_only.parent / f"{stem}.md").write_text(report.render(results))
+        args.out_dir, args.quick = args.render_only.parent, results["machine"]["mode"] == "quick"
+        _plots(results, args)
         return 0
     if args.profile:
         from benchmarks import profile
@@ -187,6 +229,16 @@ def main(argv: list[str] | None = None) -> int:
             long_plan = endurance_plan(args)
             results["endurance_plan"] = long_plan.__dict__
             results["endurance"] = endurance.run(long_plan, h2, work, work / "logs")
+        for figure in WORK_FIGURES:
+            if args.servers or getattr(args, f"no_{result_key(figure)}") or not h2:
+                continue
+            results[f"{result_key(figure)}_machine"] = machine_info(mode, h2)
+            try:
+                results[result_key(figure)] = run_work_figure(figure, args.quick, h2, work, args.repetitions,
+                                                              args.seconds)
+            except Exception as exc:  # one broken figure must not throw away the others' numbers
+                results[result_key(figure)] = {"error": f"{type(exc).__name__}: {str(exc)[:800]}"}
+            results[f"{result_key(figure)}_machine"]["loadavg_end"] = _loadavg()
     results["machine"]["loadavg_end"] = _loadavg()
     if not args.no_micro:
         print("== translation micro-benchmarks", flush=True)
@@ -199,8 +251,18 @@ def main(argv: list[str] | None = None) -> int:
     json_path = args.out_dir / ("results-quick.json" if args.quick else "results.json")
     json_path.write_text(json.dumps(results, indent=1, default=str) + "\n")
     (args.out_dir / f"{stem}.md").write_text(report.render(results))
+    _plots(results, args)
     print(f"wrote {args.out_dir / (stem + '.md')} and {json_path} in {results['elapsed_s']:.0f} s", flush=True)
     return 0
+
+
+def _plots(results: dict[str, Any], args: argparse.Namespace) -> None:
+    """The figures' plots next to the results (``plots/``, or ``plots-quick/`` for a smoke run)."""
+    from benchmarks import plots
+
+    written = plots.write_all(results, args.out_dir / ("plots-quick" if args.quick else "plots"))
+    if written:
+        print(f"wrote {len(written)} plots into {written[0].parent}", flush=True)
 
 
 def endurance_plan(args: argparse.Namespace) -> endurance.EndurancePlan:
@@ -253,7 +315,18 @@ def figure_only(args: argparse.Namespace, mode: str) -> int:
 
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
-        if figure == "endurance":
+        if figure in WORK_FIGURES:
+            try:
+                results[result_key(figure)] = run_work_figure(figure, args.quick, h2, work, args.repetitions,
+                                                              args.seconds)
+            except Exception as exc:  # recorded, so the report says why the figure is missing
+                results[result_key(figure)] = {"error": f"{type(exc).__name__}: {str(exc)[:800]}"}
+            results[f"{result_key(figure)}_machine"] = results.pop(f"{figure}_machine")
+            results[f"{result_key(figure)}_machine"].update(elapsed_s=time.monotonic() - started,
+                                                              loadavg_end=_loadavg(), note=args.note)
+            json_path.write_text(json.dumps(results, indent=1, default=str) + "\n")
+            (args.out_dir / f"{stem}.md").write_text(report.render(results))
+        elif figure == "endurance":
             plan = endurance_plan(args)
             results["endurance_plan"] = plan.__dict__
             endurance.run(plan, h2, work, work / "logs", on_record=write)
@@ -265,6 +338,7 @@ def figure_only(args: argparse.Namespace, mode: str) -> int:
             if not merged.get("methods"):  # nothing to merge into: the table follows this run's plan
                 results["plan"] = plan.__dict__
             write(runner.measure_servers(_gateway_specs(), h2, gateway_plan(plan), work, work / "logs"))
+    _plots(results, args)
     print(f"wrote {args.out_dir / (stem + '.md')} and {json_path}", flush=True)
     return 0
 

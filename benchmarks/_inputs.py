@@ -85,3 +85,42 @@ def check_inputs(inputs: Mapping[str, Any] | None) -> int:
     if any(_attr(point, f.name) != getattr(want_point, f.name) for f in dataclasses.fields(want_point)):
         raise ValueError(f"input 'point': got {point!r:.80}")
     return seen + 2
+
+
+@dataclasses.dataclass
+class Record:
+    """The dataclass input of the payload figure; both SDKs serialize it as a msgpack binary literal."""
+
+    name: str
+    values: list[float]
+
+
+#: The payload figure's StructuredDataset input (a literal pointing at a table, as a real task passes one).
+TABLE_URI = "s3://bench-bucket/data/tables/orders.parquet"
+
+
+def check_payload(inputs: Mapping[str, Any] | None) -> int:
+    """Read every input of the payload figure (``n`` items in the list, the map and the dataclass).
+
+    Returns:
+        ``n``.
+
+    Raises:
+        ValueError: a value is missing, of the wrong size, or wrong.
+    """
+    if inputs is None:
+        raise ValueError("payload connector got no inputs")
+    n = int(inputs["n"])
+    items, labels, record = inputs["items"], inputs["labels"], inputs["record"]
+    values = _attr(record, "values")
+    if len(items) != n or len(labels) != n or values is None or len(values) != n:
+        raise ValueError(f"payload: n={n}, got {len(items)} items, {len(labels)} labels, "
+                         f"{None if values is None else len(values)} values")
+    if items[-1] != n - 1 or labels[f"k{n - 1:07d}"] != f"value-{n - 1:07d}" or sum(values) != n * 0.5:
+        raise ValueError("payload: values differ from what was sent")
+    table = inputs["table"]
+    # flytekit's StructuredDataset keeps a decoded literal's uri on the literal it came from.
+    uri = _attr(table, "uri") or _attr(_attr(table, "_literal_sd"), "uri") or _attr(table, "path") or str(table)
+    if not str(uri).endswith(TABLE_URI.rsplit("/", 1)[-1]):
+        raise ValueError(f"payload: table {table!r:.80}")
+    return n

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from benchmarks._inputs import check_inputs
+from benchmarks._inputs import check_inputs, check_payload
 from modern import AsyncConnector, ConnectorRegistry, Resource, ResourceMeta
 
 _SUCCEEDED = 3  # flyteidl2.core.TaskExecution.SUCCEEDED; a literal keeps this module import-light
@@ -51,4 +51,24 @@ class BenchConnector(AsyncConnector):
         """Nothing to cancel."""
 
 
+class PayloadConnector(BenchConnector):
+    """Task type ``payload`` (the payload figure): ``create`` reads every input of any size."""
+
+    name = "Payload Connector"
+    task_type_name = "payload"
+
+    async def create(
+        self,
+        task_template: Any,
+        output_prefix: str,
+        inputs: dict[str, Any] | None = None,
+        task_execution_metadata: Any = None,
+        **kwargs: Any,
+    ) -> BenchMeta:
+        """Read and verify every input, then return a constant handle."""
+        check_payload(inputs)
+        return BenchMeta(job_id="bench-job-000000000001")
+
+
 ConnectorRegistry.register(BenchConnector(), override=True)
+ConnectorRegistry.register(PayloadConnector(), override=True)

@@ -10,10 +10,13 @@ from typing import Any
 
 # c0 does not import flyte.io itself; without it flyte-sdk cannot map a blob literal back to File.
 import flyte.io  # noqa: F401
+
+# Nor its lazily imported DataFrame transformer: without it a StructuredDataset literal has no native type.
+from flyte.io import DataFrame  # noqa: F401
 from flyte.connectors import AsyncConnector, ConnectorRegistry, Resource, ResourceMeta
 from flyteidl2.core.execution_pb2 import TaskExecution
 
-from benchmarks._inputs import check_inputs
+from benchmarks._inputs import check_inputs, check_payload
 
 
 @dataclasses.dataclass
@@ -51,4 +54,24 @@ class BenchConnector(AsyncConnector):
         """Nothing to cancel."""
 
 
+class PayloadConnector(BenchConnector):
+    """Task type ``payload``: flyte-sdk twin of ``benchmarks.bench_connector.PayloadConnector``."""
+
+    name = "Payload Connector"
+    task_type_name = "payload"
+
+    async def create(
+        self,
+        task_template: Any,
+        output_prefix: str,
+        inputs: dict[str, Any] | None = None,
+        task_execution_metadata: Any = None,
+        **kwargs: Any,
+    ) -> BenchMeta:
+        """Read and verify every native input."""
+        check_payload(inputs)
+        return BenchMeta(job_id="bench-job-000000000001")
+
+
 ConnectorRegistry.register(BenchConnector(), override=True)
+ConnectorRegistry.register(PayloadConnector(), override=True)

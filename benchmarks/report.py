@@ -476,6 +476,8 @@ def render(results: dict[str, Any]) -> str:
     Returns:
         Markdown.
     """
+    from benchmarks import report_work  # it imports this module's helpers
+
     idx = _index(results)
     plan = results["plan"]
     head = [
@@ -501,5 +503,5 @@ def render(results: dict[str, Any]) -> str:
     return "\n".join(head + _machine(results["machine"]) + _ratio_table(results, idx) + _cpu_table(results, idx)
                      + _targets(results, idx)
                      + _absolute(results) + _scaling(results) + _modes(results) + _gateway(results)
-                     + _endurance(results) + _micro(results.get("micro"))
+                     + _endurance(results) + report_work.sections(results) + _micro(results.get("micro"))
                      + _notes(results)) + "\n"

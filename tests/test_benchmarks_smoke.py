@@ -185,3 +185,128 @@ def test_a_deadline_is_sent_as_grpc_timeout_only_when_asked(monkeypatch: pytest.
     assert [h for h in headers[0] if h.startswith("grpc-timeout")] == []
     assert "grpc-timeout: 10000m" in headers[1] and "grpc-timeout: 1m" in headers[2]
     assert all(argv[-1] == "http://127.0.0.1:1/s/M" for argv in seen)  # the URL stays last
+
+
+# The real-work figures (issue 25), each in a tiny form: real servers, the real driver, every answer checked,
+# then the report section rendered from the record. No timing is asserted.
+
+def _needs_tools() -> None:
+    if shutil.which("h2load") is None or shutil.which("taskset") is None:
+        pytest.skip("needs h2load (Debian nghttp2-client) and taskset; `make bench` installs h2load itself")
+    pytest.importorskip("flytekit", reason="the figures serve flytekit connectors (flytekit extra)")
+    pytest.importorskip("flyte", reason="the figures serve flyte-sdk connectors (flyte extra)")
+
+
+def _section(render, results: dict) -> str:
+    return "\n".join(render(results))
+
+
+@pytest.mark.timeout(120)
+def test_waiting_figure_checks_every_answer_and_reports_blocking_concurrency(tmp_path: Path) -> None:
+    _needs_tools()
+    from benchmarks import report_work, waiting
+
+    plan = waiting.WaitPlan(inflight=(8,), wait_s=0.1, warmup_s=0.3, measure_s=0.5, repetitions=1,
+                            blocking_inflight=12, blocking_warmup_s=0.3, mixed_inflight=8, generations=("v2",))
+    fig = waiting.run(plan, tmp_path, tmp_path / "logs", only=("bridge", "flyte-sdk"))
+    assert [s["server"] for s in fig["servers"]] == ["bridge", "flyte-sdk"]
+    for server in fig["servers"]:
+        assert "error" not in server, server.get("error")
+        assert [(r["connector"], r["status"]) for r in server["rows"]] == [("async", "ok"), ("blocking", "ok"),
+                                                                          ("mixed", "ok")], server["rows"]
+        for row in server["rows"]:
+            for run in row["runs"]:
+                assert run["errors"] == 0 and run["ok"] > 0 and run["verified"]
+        async_row = server["rows"][0]
+        assert async_row["runs"][0]["server_counted"] == async_row["runs"][0]["ok"]  # every call the server's too
+        assert async_row["median"]["p50_ms"] >= plan.wait_s * 1e3  # the connector really waited
+    # 12 blocking calls in flight: the bridge runs --worker (10) at once, c0's asyncio.to_thread fewer than 12.
+    blocking = {s["server"]: s["rows"][1]["median"]["at_once"] for s in fig["servers"]}
+    assert blocking["flyte-sdk"] < 11.5
+    text = _section(report_work.waiting, {"waiting": fig, "machine": {"cores": 2}})
+    assert "| flyte-sdk c0 | v2 | 8 |" in text and "blocking calls at once" in text
+
+
+@pytest.mark.timeout(120)
+def test_real_io_figure_reaches_the_http_api_once_per_call(tmp_path: Path) -> None:
+    _needs_tools()
+    from benchmarks import realio, report_work
+
+    plan = realio.RealIOPlan(concurrency=(2,), warmup_s=0.2, measure_s=0.5, repetitions=1)
+    fig = realio.run(plan, tmp_path, tmp_path / "logs", only=("bridge", "flytekit"))
+    rows = {(s["server"], r["workload"]): r for s in fig["servers"] for r in s["rows"]}
+    assert set(rows) == {("bridge", "execute-sync"), ("bridge", "create-get"), ("flytekit", "execute-sync")}
+    for row in rows.values():
+        assert row["status"] == "ok", row.get("note")
+        [run] = row["runs"]
+        assert run["upstream_counted"] == run["ok"] > 0 and run["errors"] == 0
+    assert rows[("bridge", "create-get")]["runs"][0]["server_counted"] == 2 * rows[("bridge", "create-get")]["runs"][0]["ok"]
+    [floor] = fig["floor"]
+    assert floor["status"] == "ok" and floor["median"]["p50_ms"] >= plan.delay_ms
+    text = _section(report_work.real_io, {"real_io": fig})
+    assert "| v1 ExecuteTaskSync | 2 |" in text and "| v2 CreateTask + GetTask | 2 |" in text
+
+
+@pytest.mark.timeout(150)
+def test_payload_figure_counts_server_cpu_per_call_against_one_parse(tmp_path: Path) -> None:
+    _needs_tools()
+    from benchmarks import payload_size, report_work
+
+    plan = payload_size.PayloadPlan(sizes=("1KB", "64KB"), seconds=0.1, min_calls=3, repetitions=1,
+                                    micro_budget_s=0.002, micro_repeats=1)
+    fig = payload_size.run(plan, shutil.which("h2load"), tmp_path, tmp_path / "logs", only=("bridge", "flyte-sdk"))
+    for server in fig["servers"]:
+        gens = ("v1", "v2") if server["server"] == "bridge" else ("v2",)
+        assert [(r["size"], r["generation"], r["status"]) for r in server["rows"]] == [
+            (size, gen, "ok") for size in plan.sizes for gen in gens], server["rows"]
+        for r in server["rows"]:
+            assert r["cpu_us_per_call"] > 0 and r["cpu_vs_parse"] > 1  # a server does more than one parse
+    big = payload_size.request("v1", "64KB").ByteSize()
+    assert 48_000 < big < 80_000  # sized by its inputs, not by a guess
+    assert {(m["size"], m["direction"]) for m in fig["micro"]} == {
+        (s, d) for s in plan.sizes for d in ("v1 -> v2", "v2 -> v1")}
+    text = _section(report_work.payload, {"payload": fig})
+    assert "| 64KB | v2 |" in text and "Is CPU linear in size?" in text
+
+
+@pytest.mark.timeout(90)
+def test_jitter_figure_sets_slow_calls_beside_gc_passes(tmp_path: Path) -> None:
+    _needs_tools()
+    from benchmarks import jitter, report_work
+
+    fig = jitter.run(jitter.JitterPlan(seconds=0.2, repetitions=1, idle_s=0.2), shutil.which("h2load"), tmp_path,
+                     tmp_path / "logs")
+    runs = {s["server"]: s["runs"] for s in fig["servers"]}
+    assert set(runs) == {"bridge", "empty-aio", "empty-sharedloop", "bridge-aio"}
+    for server_runs in runs.values():
+        [run] = server_runs
+        assert run["verified"] and run["p50_ms"] <= run["p99_ms"] <= run["max_ms"]
+        assert 0 <= run["slow_with_gc"] <= run["slow_calls"] <= run["requests"]
+    log = (tmp_path / "bridge-gc.log").read_text().split("\n")
+    assert log[0] and len(log[0].split()) == 3  # the bridge logged its GC passes (start-up collections at least)
+    assert fig["canary"]["cpu_share"] > 0
+    text = _section(report_work.jitter, {"jitter": fig})
+    assert "Slow calls per 1,000 calls" in text and "Canary" in text and "Reading:" in text
+
+
+def test_work_targets_are_judged_against_the_sdk_servers() -> None:
+    from benchmarks import report_work
+
+    def row(connector: str, k: int, of_ideal: float, added_p99: float, rss: float) -> dict:
+        return {"connector": connector, "generation": "v1", "inflight": k, "status": "ok", "runs": [],
+                "median": {"rps": k * of_ideal, "ideal_rps": float(k), "of_ideal": of_ideal, "added_p50_ms": 1.0,
+                           "added_p99_ms": added_p99, "rss_per_call_kib": rss, "at_once": 10.0, "p50_ms": 1000.0}}
+
+    servers = [{"server": "bridge", "label": "bridge", "rows": [row("async", 1024, 0.97, 4.0, 3.0),
+                                                                 row("async", 4096, 0.70, 40.0, 3.5)]},
+               {"server": "flytekit", "label": "flytekit", "rows": [row("async", 4096, 0.6, 90.0, 6.0)]},
+               {"server": "flyte-sdk", "label": "flyte-sdk", "rows": [row("async", 4096, 0.5, 99.0, 4.0)]}]
+    plan = {"wait_s": 1.0, "repetitions": 1, "measure_s": 5, "warmup_s": 3, "inflight": [1024, 4096],
+            "mixed_inflight": 1024, "blocking_inflight": 32}
+    text = _section(report_work.waiting, {"waiting": {"plan": plan, "servers": servers}})
+    target_rows = [line for line in text.splitlines() if line.startswith("| ≥") or line.startswith("| ≤")
+                   or line.startswith("| less")]
+    assert target_rows[0].split(" | ")[1] == "97% met"  # 1,024 in flight
+    assert target_rows[1].split(" | ")[1] == "70% **missed**"  # 4,096
+    assert target_rows[2].split(" | ")[1] == "4.0 ms met"
+    assert target_rows[3].split(" | ")[1] == "3.5 KiB met"  # below flyte-sdk's 4.0 and flytekit's 6.0
