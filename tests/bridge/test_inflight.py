@@ -131,3 +131,17 @@ def test_threads_mode_warns_near_its_cap(tmp_path: Path) -> None:
         assert "WARNING" in log and "--threads 8" in log and "--server-mode aio" in log, log
     finally:
         assert served.stop() == 0, served.log()
+
+
+def test_thousands_of_calls_started_at_once_are_all_held(tmp_path: Path) -> None:
+    # gRPC core sheds calls waiting to be picked up past 1,000 by default (hard limit 3,000): a burst
+    # larger than that, on one CPU, must still be held and answered (bridge.server.assembly.MAX_PENDING_CALLS).
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("needs CPU affinity (taskset)")
+    n = 3_500
+    served = start_serve(tmp_path, "--modules", "tests.bridge.conn_slow", prefix=("taskset", "-c", "0"))
+    try:
+        done = asyncio.run(_calls(served.target, "slow", 1.0, n, connections=4))
+        assert len(done) == n
+    finally:
+        assert served.stop() == 0, served.log()
