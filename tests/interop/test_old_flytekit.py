@@ -31,7 +31,7 @@ SYNC_TYPE, ASYNC_TYPE = "bridge_fk_sync", "bridge_fk_async"
 NAMES = {"Bridge Test Sync", "Bridge Test Async"}
 
 
-@pytest.fixture(scope="module", params=sorted(SDK_ENVS))
+@pytest.fixture(scope="module", params=sorted(n for n in SDK_ENVS if n.startswith("flytekit-")))
 def old(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The bridge under one old flytekit's venv, and blocking stubs of both generations on it."""
     try:
