@@ -192,6 +192,25 @@ def test_names_lists_mappings_env_and_files(tmp_path: Path) -> None:
     assert s.names() == ["from_env", "from_file", "mapped"]
 
 
+
+def test_names_lists_the_directory_again_only_when_it_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forwarding every name asks for the names on every call: the listing is reused while the
+    directory is unchanged, and a key added or removed (a new mtime) shows at the next call."""
+    (tmp_path / "one").write_text("x")
+    old = os.stat(tmp_path).st_mtime - 10
+    os.utime(tmp_path, (old, old))  # out of the racy window: the listing may be kept
+    s = store(tmp_path)
+    listed = []
+    listdir = os.listdir
+    monkeypatch.setattr(os, "listdir", lambda path: (listed.append(path), listdir(path))[1])
+    assert s.names() == ["one"] and s.names() == ["one"]
+    assert len(listed) == 1
+    (tmp_path / "two").write_text("y")
+    assert s.names() == ["one", "two"]
+    (tmp_path / "one").unlink()
+    assert s.names() == ["two"]
+
+
 # -- what connectors declare ----------------------------------------------------------------------------
 
 
