@@ -86,9 +86,11 @@ def parse_mapping(text: str) -> tuple[str | None, str, SecretSource]:
     Raises:
         ValueError: Not of that shape (the message says which part).
     """
+    # Messages never echo what stands where a source belongs: an operator who passed a secret's value
+    # itself (``token=sk-...``, or the value alone) must not find it in the pod's log.
     left, sep, right = text.strip().partition("=")
     if not sep:
-        raise ValueError(f"expected [CATEGORY:]NAME=env:VAR|file:PATH|caller, not {text!r}")
+        raise ValueError("expected [CATEGORY:]NAME=env:VAR|file:PATH|caller (no '=' in what was given)")
     category, colon, name = left.strip().rpartition(":")
     name = name.strip()
     if not name.isidentifier():
@@ -99,8 +101,14 @@ def parse_mapping(text: str) -> tuple[str | None, str, SecretSource]:
     if right == CALLER:
         return (category.strip() or None), name, SecretSource(CALLER)
     kind, colon2, where = right.partition(":")
-    if kind not in (ENV, FILE) or not colon2 or not where.strip():
-        raise ValueError(f"source of {name!r} must be env:VAR, file:PATH or caller, not {right!r}")
+    if kind in (ENV, FILE) and colon2 and not where.strip():
+        raise ValueError(f"source of {name!r} names no {'variable' if kind == ENV else 'file'} after {kind}:")
+    if kind not in (ENV, FILE) or not colon2:
+        if colon2 and kind.isidentifier():
+            unknown = f", not {kind}:..."
+        else:
+            unknown = " (a value is never given here: it is read from the pod)"
+        raise ValueError(f"source of {name!r} must be env:VAR, file:PATH or caller{unknown}")
     return (category.strip() or None), name, SecretSource(kind, where.strip())
 
 

@@ -97,6 +97,18 @@ def test_mapping_syntax() -> None:
             parse_mapping(bad)
 
 
+def test_a_mapping_error_never_echoes_what_stands_where_the_source_belongs() -> None:
+    """An operator who passes the value itself (``--secret token=sk-live-...``) must not find it in the log."""
+    for bad, says in (("token=sk-live-abcdef123", "must be env:VAR, file:PATH or caller (a value is never given"),
+                      ("sk-live-abcdef123", "no '=' in what was given"),
+                      ("token=vault:sk-live-abcdef123", "not vault:..."),
+                      ("token=env:", "names no variable after env:"),
+                      ("token=file: ", "names no file after file:")):
+        with pytest.raises(ValueError) as err:
+            parse_mapping(bad)
+        assert says in str(err.value) and "sk-live" not in str(err.value)
+
+
 def test_mapping_file_lines_name_the_bad_line() -> None:
     lines = ["# Snowflake", "", "snowflake:snowflake_private_key=file:/mnt/k", "  token=env:T  "]
     assert [m[1] for m in parse_mapping_lines(lines)] == ["snowflake_private_key", "token"]
