@@ -6,7 +6,7 @@
   drawn by ``benchmarks/plots.py`` from ``benchmarks/results.json``), never from copies under docs/: each is
   added to the site as ``benchmarks/plots/<name>.svg``, and a page links it by its path in the repository
   (``![...](../benchmarks/plots/throughput.svg)`` from ``docs/performance.md``), which renders on GitHub too
-  and is rewritten here to the file's place in the site.
+  and is rewritten here (images and links alike) to the file's place in the site.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from mkdocs.structure.files import File, Files
 
 REPO = Path(__file__).resolve().parents[1]
 PLOTS = REPO / "benchmarks" / "plots"
-IMAGE = re.compile(r"(!\[[^\]]*\]\()([^)\s]+)(\))")
+LINK = re.compile(r"(\]\()([^)\s]+)(\))")  # the target of a link or an image: `](target)`
 
 
 def _version() -> str:
@@ -54,7 +54,7 @@ def _plot_link(match: re.Match[str], page_src: Path, page_uri: str) -> str:
     resolved = (page_src.parent / target).resolve()
     if resolved.parent != PLOTS:
         return match.group(0)
-    # A missing plot is left as written: MkDocs' strict link validation then fails the build.
+    # A missing plot is rewritten too: MkDocs then finds no such file in the site and the strict build fails.
     site_uri = resolved.relative_to(REPO).as_posix()
     return match.group(1) + posixpath.relpath(site_uri, posixpath.dirname(page_uri) or ".") + match.group(3)
 
@@ -63,5 +63,5 @@ def on_page_markdown(markdown: str, page: Any, **kwargs: Any) -> str:
     markdown = markdown.replace("{{ version }}", _version())
     if page.file.abs_src_path:
         src, uri = Path(page.file.abs_src_path), page.file.src_uri
-        markdown = IMAGE.sub(lambda m: _plot_link(m, src, uri), markdown)
+        markdown = LINK.sub(lambda m: _plot_link(m, src, uri), markdown)
     return markdown
