@@ -319,9 +319,9 @@ def jitter(results: dict[str, Any]) -> list[str]:
     fig = results["jitter"]
     plan = fig["plan"]
     lines = [f"## {title}", "",
-             f"The bridge (default mode, pinned to core 1, every GC pass logged through `gc.callbacks`), the bridge in "
+             "The bridge (default mode, pinned to core 1, every GC pass logged through `gc.callbacks`), the bridge in "
              "`--server-mode aio`, the empty `grpc.aio` servicer and the bridge's threads architecture with nothing in "
-             "it (thread pool + one SharedLoop) answer {plan['generation']} {plan['method']} at one stream from h2load (core 0), "
+             f"it (thread pool + one SharedLoop) answer {plan['generation']} {plan['method']} at one stream from h2load (core 0), "
              f"{plan['repetitions']} interleaved runs of about {plan['seconds']:g} s. A call is *slow* when it takes "
              f"{fig['slow_rule']}; *during GC*: a GC pass of the bridge overlapped it; *preempted*: involuntary "
              "context switches of the server's threads per second of the run (mostly its own threads taking turns on "

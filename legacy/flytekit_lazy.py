@@ -19,10 +19,13 @@ would otherwise walk on every pass.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
 import gc
 import importlib
 import importlib.util
 import logging
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,7 +131,10 @@ class LazyFlytekitImplementation(Implementation):
         self.category = (spec.task_type, spec.version)
         self.is_sync = spec.is_sync
         self._real: Implementation | None = None
-        self._loading: asyncio.Future[Implementation] | None = None
+        # The import under way, shared by every loop's callers (a process may serve the same registry
+        # from several loops one after the other: the kit's in-process bridges); None when none is.
+        self._loading: concurrent.futures.Future[Implementation] | None = None
+        self._lock = threading.Lock()
 
     @property
     def loaded(self) -> bool:
@@ -138,28 +144,49 @@ class LazyFlytekitImplementation(Implementation):
     async def real(self) -> Implementation:
         """The adapted connector, imported on the first call (concurrent first calls share one import).
 
+        The import runs in a worker thread and settles a thread-safe future: a caller that is cancelled,
+        or whose loop stops, leaves it to finish for the others, on this loop or another.
+
         Raises:
             ConnectorError: The module failed to import or registered no such connector (the next call
                 tries again).
         """
         if self._real is not None:
             return self._real
-        if self._loading is None:
-            self._loading = asyncio.ensure_future(self._import())
+        with self._lock:
+            loading, starts = self._loading, self._loading is None
+            if starts:
+                loading = self._loading = concurrent.futures.Future()
+                loading.set_running_or_notify_cancel()  # running: a waiter's cancellation cannot cancel it
+        assert loading is not None
+        if starts:
+            try:
+                asyncio.get_running_loop().run_in_executor(None, contextvars.copy_context().run, self._import, loading)
+            except RuntimeError as exc:  # the loop's executor is shut down: settle it, or it waits forever
+                self._settle(loading, exc)
         try:
-            return await asyncio.shield(self._loading)
+            return await asyncio.wrap_future(loading)
         except ConnectorError:
             raise
         except Exception as exc:
             raise ConnectorError(f"flytekit's {self.name!r} failed to load: {type(exc).__name__}: {exc}") from None
 
-    async def _import(self) -> Implementation:
+    def _import(self, loading: concurrent.futures.Future[Implementation]) -> None:
+        """Import in this worker thread and settle ``loading`` (its exception, if any, goes to the waiters)."""
         try:
             log.info("importing flytekit for its first %s call", self.spec.task_type)
-            self._real = await asyncio.to_thread(_load, self.spec)
-            return self._real
-        finally:
-            self._loading = None
+            real = _load(self.spec)
+        except BaseException as exc:  # noqa: BLE001  (handed to every waiter through the future)
+            self._settle(loading, exc)
+            return
+        with self._lock:
+            self._real, self._loading = real, None
+        loading.set_result(real)
+
+    def _settle(self, loading: concurrent.futures.Future[Implementation], exc: BaseException) -> None:
+        with self._lock:
+            self._loading = None  # the next call tries again
+        loading.set_exception(exc)
 
     def accepts_meta(self, data: bytes) -> bool:
         if self._real is not None:

@@ -30,6 +30,7 @@ import inspect
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,9 @@ FILE_PREFIX_VAR = "FLYTE_SECRETS_FILE_PREFIX"
 
 #: A secret file larger than this is refused (logged, treated as missing): a credential, not a data set.
 MAX_FILE_BYTES = 1024 * 1024
+
+#: A directory listing newer than this after the directory's mtime is not reused (coarse mtime clocks).
+_RACY_NS = 2_000_000_000
 
 #: Parameters of create/get/delete/do that are the hub's own arguments, never credentials.
 FIXED_PARAMETERS = frozenset(
@@ -82,9 +86,11 @@ def parse_mapping(text: str) -> tuple[str | None, str, SecretSource]:
     Raises:
         ValueError: Not of that shape (the message says which part).
     """
+    # Messages never echo what stands where a source belongs: an operator who passed a secret's value
+    # itself (``token=sk-...``, or the value alone) must not find it in the pod's log.
     left, sep, right = text.strip().partition("=")
     if not sep:
-        raise ValueError(f"expected [CATEGORY:]NAME=env:VAR|file:PATH|caller, not {text!r}")
+        raise ValueError("expected [CATEGORY:]NAME=env:VAR|file:PATH|caller (no '=' in what was given)")
     category, colon, name = left.strip().rpartition(":")
     name = name.strip()
     if not name.isidentifier():
@@ -95,8 +101,14 @@ def parse_mapping(text: str) -> tuple[str | None, str, SecretSource]:
     if right == CALLER:
         return (category.strip() or None), name, SecretSource(CALLER)
     kind, colon2, where = right.partition(":")
-    if kind not in (ENV, FILE) or not colon2 or not where.strip():
-        raise ValueError(f"source of {name!r} must be env:VAR, file:PATH or caller, not {right!r}")
+    if kind in (ENV, FILE) and colon2 and not where.strip():
+        raise ValueError(f"source of {name!r} names no {'variable' if kind == ENV else 'file'} after {kind}:")
+    if kind not in (ENV, FILE) or not colon2:
+        if colon2 and kind.isidentifier():
+            unknown = f", not {kind}:..."
+        else:
+            unknown = " (a value is never given here: it is read from the pod)"
+        raise ValueError(f"source of {name!r} must be env:VAR, file:PATH or caller{unknown}")
     return (category.strip() or None), name, SecretSource(kind, where.strip())
 
 
@@ -154,6 +166,7 @@ class SecretStore:
         self._files: dict[str, _Cached] = {}
         self._sources: dict[tuple[str | None, str], tuple[SecretSource, ...]] = {}  # mappings are fixed
         self._warned: set[str] = set()
+        self._listing: tuple[tuple[int, int, int], frozenset[str]] | None = None  # (directory signature, file names)
         self._lock = threading.Lock()
 
     @classmethod
@@ -266,17 +279,41 @@ class SecretStore:
         found = {name for (_, name), src in self.mappings.items() if src.kind != CALLER}
         if self.env_prefix:
             found |= {k[len(self.env_prefix):].lower() for k in self.environ if k.startswith(self.env_prefix) and len(k) > len(self.env_prefix)}
+        found |= self._file_names()
+        return sorted(n for n in found if n.isidentifier())
+
+    def _file_names(self) -> frozenset[str]:
+        """The names of the directory's files, listed again only when the directory changed.
+
+        Forwarding every name (``ALL``) asks for them on every call: a listing and a ``stat`` per entry
+        cost ~50 us for ten files, one ``stat`` of the directory ~1 us. Adding or removing a key (in
+        Kubernetes, a symlink beside ``..data``) changes the directory's mtime; a listing taken within
+        ``_RACY_NS`` of that mtime is not kept (a change in the same clock tick would not show).
+        """
+        try:
+            st = os.stat(self.directory)
+        except OSError:
+            self._listing = None
+            return frozenset()
+        signature = (st.st_dev, st.st_ino, st.st_mtime_ns)
+        listing = self._listing
+        if listing is not None and listing[0] == signature:
+            return listing[1]
         try:
             entries = os.listdir(self.directory)
         except OSError:
             entries = []
+        found = set()
         for entry in entries:
             # Kubernetes' ..data and timestamped dirs start with a dot; only files count.
             if entry.startswith(".") or not entry.startswith(self.file_prefix):
                 continue
             if os.path.isfile(os.path.join(self.directory, entry)):
                 found.add(entry[len(self.file_prefix):])
-        return sorted(n for n in found if n.isidentifier())
+        names = frozenset(found)
+        racy = time.time_ns() - st.st_mtime_ns < _RACY_NS
+        self._listing = None if racy else (signature, names)
+        return names
 
     def status(self, name: str, category: str | None = None) -> tuple[str, str]:
         """(``found``/``missing``/``caller only``, where) for the start table; never a value."""

@@ -125,9 +125,9 @@ class LoopMonitor:
                 self._beat = before = time.monotonic()
                 await asyncio.sleep(self.interval)
                 now = time.monotonic()
+                with self._lock:  # what the watchdog saw belongs to this wake-up only, a stall or not
+                    seen, self._seen = sorted(self._seen), set()
                 if now - before - self.interval > self.threshold:
-                    with self._lock:
-                        seen, self._seen = sorted(self._seen), set()
                     self.stalls.append((before, now, seen))
         finally:
             self._stop.set()

@@ -12,7 +12,10 @@ fails the task without calling the connector.
 
 from __future__ import annotations
 
+import datetime
+import math
 import re
+from decimal import Decimal
 from typing import Any
 
 from translators._gen import v2_core_tasks
@@ -33,9 +36,38 @@ class RenderError(ValueError):
 
 
 def _go_float(f: float) -> str:
-    if f.is_integer() and abs(f) < 1e21:
-        return str(int(f))
-    return repr(f)
+    """``f`` as Go's ``%v`` writes a float64 (``strconv`` ``'g'``, shortest digits).
+
+    The shortest digits that read back as ``f`` (Python's ``repr`` finds the same ones), in exponent form
+    when the exponent is below -4 or at least 6 (``1e+06``, ``1.5e-05``, ``123456``), else plain.
+    """
+    if math.isnan(f):
+        return "NaN"
+    if math.isinf(f):
+        return "+Inf" if f > 0 else "-Inf"
+    sign, digit_tuple, exponent = Decimal(repr(f)).as_tuple()
+    digits = "".join(map(str, digit_tuple)).rstrip("0")
+    minus = "-" if sign else ""
+    if not digits:
+        return minus + "0"
+    point = len(digit_tuple) + int(exponent)  # digits before the decimal point
+    exp = point - 1
+    if exp < -4 or exp >= 6:
+        mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        return f"{minus}{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
+    if point <= 0:
+        return f"{minus}0.{'0' * -point}{digits}"
+    if point >= len(digits):
+        return minus + digits + "0" * (point - len(digits))
+    return f"{minus}{digits[:point]}.{digits[point:]}"
+
+
+def _go_timestamp(seconds: int, nanos: int) -> str:
+    """A Timestamp as propeller writes it (``ptypes.TimestampString``: Go's RFC 3339 with nanoseconds,
+    trailing zeros of the fraction dropped, ``Z``)."""
+    when = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+    fraction = f".{nanos:09d}".rstrip("0") if nanos else ""
+    return when.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
 
 
 def _go_duration(seconds: int, nanos: int) -> str:
@@ -84,7 +116,7 @@ def serialize(literal: Any) -> str:
             if value == "string_value":
                 return str(p.string_value)
             if value == "datetime":
-                return str(p.datetime.ToJsonString())
+                return _go_timestamp(p.datetime.seconds, p.datetime.nanos)
             if value == "duration":
                 return _go_duration(p.duration.seconds, p.duration.nanos)
         raise RenderError(f"received an unexpected scalar type [{which}]")

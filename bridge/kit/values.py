@@ -79,7 +79,7 @@ def to_inputs(values: Mapping[str, Any], template: Any) -> Any:
         raise InputsError(f"unknown input{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}: "
                           f"the task declares {declared}"[:300])
     try:
-        converted = {k: (_from_json(v, types[k]) if k in types else v) for k, v in values.items()}
+        converted = {k: _from_json(v, types[k]) for k, v in values.items()}  # every key is declared (above)
         return native_to_inputs(converted, template.interface.inputs)
     except InputsError:
         raise

@@ -173,10 +173,15 @@ class Upstreams:
     async def _refresh_forever(self) -> None:
         while True:
             await asyncio.sleep(self.interval)
-            try:
-                await self.refresh()
-            except Exception:  # never let one bad round stop the refreshing
-                log.exception("upstream refresh failed")
+            await self._logged(self.refresh())
+
+    @staticmethod
+    async def _logged(refresh: Any) -> None:
+        """Await a refresh; an unexpected failure is logged, never raised (a round, or a call's catch-up)."""
+        try:
+            await refresh
+        except Exception:  # never let one bad round stop the refreshing
+            log.exception("upstream refresh failed")
 
     async def _list(self, u: Upstream) -> tuple[Dialect, list[Listed]]:
         assert u.client is not None
@@ -239,7 +244,8 @@ class Upstreams:
         if answered:
             log.info("upstream %s answers calls again", u.target)
             u.up, u.error = True, ""
-            task = asyncio.get_running_loop().create_task(self._refresh(u))  # catch up with what it serves now
+            # Catch up with what it serves now.
+            task = asyncio.get_running_loop().create_task(self._logged(self._refresh(u)))
             self._catching_up.add(task)
             task.add_done_callback(self._catching_up.discard)
         else:

@@ -15,6 +15,9 @@ Pages: ``docs/**/*.md`` (not ``docs/_incoming/``, the fragments other branches w
                                   the tables of docs/reference/cli.md together list every flag.
 ``<!-- docs-test: versions -->``  the supported-versions table equals ``bridge/versions.py``.
 
+Benchmark plots are shown from ``benchmarks/plots/*.svg`` (``docs/_hooks.py`` adds them to the site): each
+one linked exists, and each one the tooling writes is shown.
+
 Every ``flyte-bridge`` command in a console block, and every ``command: [...]`` in a YAML block, is parsed
 by the CLI's own argparse parser, so a renamed or removed flag fails here. Links between pages and to
 files must resolve, anchors included. With the ``docs`` extra installed, the strict MkDocs build runs too.
@@ -487,6 +490,61 @@ def test_version_in_one_place() -> None:
         assert not pinned, f"{page.relative_to(REPO)}: write the image tag as {{{{ version }}}}, not {pinned[0]}"
 
 
+# --- the benchmark plots: shown from the files benchmarks/plots.py writes, never copies -----------------------
+
+PLOTS_DIR = REPO / "benchmarks" / "plots"
+PLOT_LINK = re.compile(r"\]\(((?:\.\./)+benchmarks/plots/[^)\s]+)\)")
+
+
+def _plot_refs() -> dict[Path, list[str]]:
+    return {page: PLOT_LINK.findall(page.read_text()) for page in PAGES if page.parent.is_relative_to(DOCS)}
+
+
+def test_every_plot_shown_exists() -> None:
+    refs = [(page, target) for page, targets in _plot_refs().items() for target in targets]
+    assert refs, "no page shows a benchmark plot"
+    for page, target in refs:
+        assert (page.parent / target).resolve().is_file(), f"{page.relative_to(REPO)}: {target} does not exist"
+
+
+def test_every_plot_the_tooling_writes_is_shown() -> None:
+    from benchmarks.plots import PLOTS  # matplotlib is imported only when drawing
+
+    shown = {Path(t).name for targets in _plot_refs().values() for t in targets}
+    written = {f"{name}.svg" for name in PLOTS} | {p.name for p in PLOTS_DIR.glob("*.svg")}
+    assert written <= shown, f"plots not shown in the docs: {sorted(written - shown)}"
+    copies = [p for p in DOCS.rglob("*.svg") if p.name in written]
+    assert not copies, f"copies of plots under docs/ (show benchmarks/plots/*.svg instead): {copies}"
+
+
+def test_the_hook_points_plot_links_at_the_site_copy() -> None:
+    if importlib.util.find_spec("mkdocs") is None:
+        pytest.skip("the docs extra is not installed")
+    spec = importlib.util.spec_from_file_location("docs_hooks", DOCS / "_hooks.py")
+    assert spec is not None and spec.loader is not None
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+
+    class _File:
+        def __init__(self, uri: str) -> None:
+            self.src_uri, self.abs_src_path = uri, str(DOCS / uri)
+
+    class _Page:
+        def __init__(self, uri: str) -> None:
+            self.file = _File(uri)
+
+    md = "[![a](../benchmarks/plots/waiting.svg)](../benchmarks/plots/waiting.svg) [b](deploy.md)"
+    assert hooks.on_page_markdown(md, page=_Page("performance.md")) == (
+        "[![a](benchmarks/plots/waiting.svg)](benchmarks/plots/waiting.svg) [b](deploy.md)")
+    deeper = hooks.on_page_markdown("![a](../../benchmarks/plots/waiting.svg)", page=_Page("reference/x.md"))
+    assert deeper == "![a](../benchmarks/plots/waiting.svg)"
+    # Only links into benchmarks/plots/ change; a missing plot then fails MkDocs' strict link check.
+    assert hooks.on_page_markdown("![a](../benchmarks/RESULTS.md)", page=_Page("performance.md")) == (
+        "![a](../benchmarks/RESULTS.md)")
+    assert hooks.on_page_markdown("![a](https://x/benchmarks/plots/a.svg)", page=_Page("performance.md")) == (
+        "![a](https://x/benchmarks/plots/a.svg)")
+
+
 def test_site_builds_strict(tmp_path: Path) -> None:
     if importlib.util.find_spec("mkdocs") is None or importlib.util.find_spec("mkdocstrings") is None:
         pytest.skip("the docs extra is not installed (pip install -e '.[docs]'): the strict site build is not run")
@@ -497,3 +555,7 @@ def test_site_builds_strict(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-4000:]
     assert (tmp_path / "site" / "index.html").exists()
+    performance = (tmp_path / "site" / "performance.html").read_text()
+    for plot in PLOTS_DIR.glob("*.svg"):  # each plot is in the site, byte for byte, and the page shows it
+        assert (tmp_path / "site" / "benchmarks" / "plots" / plot.name).read_bytes() == plot.read_bytes()
+        assert f'src="benchmarks/plots/{plot.name}"' in performance

@@ -161,3 +161,31 @@ def test_serve_refuses_half_a_client_pair(tmp_path: Path) -> None:
     argv = ["serve", "--upstream", "a:1", "--upstream-tls-cert", str(tmp_path / "c.pem"), "--port", "0",
             "--prometheus_port", "-1"]
     assert main(argv) == 2
+
+
+def test_a_calls_catch_up_refresh_that_fails_unexpectedly_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """A call answered by an upstream marked down asks for a refresh in the background: a failure
+    other than the upstream's status is logged as the refresh loop logs it, not left in the task."""
+    import asyncio
+
+    from bridge.upstream import Upstreams
+    from modern import ConnectorRegistry
+
+    ups = Upstreams(ConnectorRegistry(), ["v2://a:1"])
+    (u,) = ups.upstreams
+    u.answered, u.up = True, False
+
+    async def broken(_u: object) -> None:
+        raise RuntimeError("registry conflict")
+
+    ups._refresh = broken  # type: ignore[method-assign]
+
+    async def main() -> None:
+        ups._observed(u, True, "")
+        (task,) = ups._catching_up
+        await task
+        assert task.exception() is None and not ups._catching_up
+
+    with caplog.at_level("ERROR", logger="bridge.upstream.manager"):
+        asyncio.run(main())
+    assert u.up and "upstream refresh failed" in caplog.text and "registry conflict" in caplog.text

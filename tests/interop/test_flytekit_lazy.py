@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -80,3 +81,45 @@ def test_discovery_defers_the_webhook_unless_flytekit_is_imported_or_asked_not_t
     assert isinstance(lazy, LazyFlytekitImplementation) and not lazy.loaded
     assert lazy.describe() == "flytekit (flytekit.extras.webhook.connector)"
     assert deferred.entries() == []  # not a local connector object until it is imported
+
+
+def test_an_import_begun_on_a_loop_that_stopped_still_serves_the_next_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kit's in-process bridges serve one registry from one loop after another: a first call whose
+    loop stops (``ServedBridge.close``) while flytekit imports must not leave the import bound to it."""
+    import threading
+    import time
+
+    import legacy.flytekit_lazy as lazy_module
+
+    load = lazy_module._load
+    monkeypatch.setattr(lazy_module, "_load", lambda spec: (time.sleep(0.3), load(spec))[1])
+    lazy = LazyFlytekitImplementation(WEBHOOK)
+    first = asyncio.new_event_loop()
+    thread = threading.Thread(target=first.run_forever)
+    thread.start()
+    try:
+        asyncio.run_coroutine_threadsafe(lazy.real(), first)
+        time.sleep(0.05)
+        first.call_soon_threadsafe(first.stop)  # stopped mid-import, its tasks never resumed
+        thread.join()
+
+        async def next_loop() -> Any:
+            return await asyncio.wait_for(asyncio.gather(lazy.real(), lazy.real()), 10)
+
+        one, two = asyncio.run(next_loop())
+        assert one is two and lazy.loaded and one.name == WEBHOOK.name
+    finally:
+        first.close()
+
+
+def test_a_cancelled_first_call_leaves_the_import_to_the_next() -> None:
+    async def main() -> None:
+        lazy = LazyFlytekitImplementation(WEBHOOK)
+        first = asyncio.ensure_future(lazy.real())
+        await asyncio.sleep(0)
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):  # still a cancellation, not a ConnectorError
+            await first
+        assert (await lazy.real()).name == WEBHOOK.name
+
+    asyncio.run(main())

@@ -75,3 +75,25 @@ def test_run_with_an_arg_that_does_not_render_is_refused(tmp_path: Path) -> None
     assert done.returncode == 1
     assert "REFUSED" in done.stdout and "FlytePropeller cannot render the container args" in done.stdout
     assert "requested input is not found [nope]" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [  # Go's %v of a float64: shortest digits, exponent form below 1e-4 and from 1e6 (strconv 'g', -1)
+        (7.0, "7"), (123456.0, "123456"), (999999.5, "999999.5"), (1e6, "1e+06"), (1234567.5, "1.2345675e+06"),
+        (0.0001, "0.0001"), (1e-05, "1e-05"), (608863452348.1149, "6.088634523481149e+11"), (1e21, "1e+21"),
+        (-2.5, "-2.5"), (0.1 + 0.2, "0.30000000000000004"),
+    ],
+)
+def test_floats_are_written_as_go_writes_them(value: float, written: str) -> None:
+    lits = _literals({"f": value}, {"f": _simple("FLOAT")})
+    assert serialize(lits["f"]) == written
+
+
+def test_datetimes_are_written_as_propeller_writes_them() -> None:
+    """``ptypes.TimestampString``: RFC 3339, nanoseconds without trailing zeros (not protobuf's 3/6/9 digits)."""
+    half = datetime.datetime(2024, 1, 2, 3, 4, 5, 500000, tzinfo=datetime.timezone.utc)
+    micro = datetime.datetime(2024, 1, 2, 3, 4, 5, 123450, tzinfo=datetime.timezone.utc)
+    lits = _literals({"a": half, "b": micro}, {"a": _simple("DATETIME"), "b": _simple("DATETIME")})
+    assert serialize(lits["a"]) == "2024-01-02T03:04:05.5Z"
+    assert serialize(lits["b"]) == "2024-01-02T03:04:05.12345Z"

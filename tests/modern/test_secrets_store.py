@@ -97,6 +97,18 @@ def test_mapping_syntax() -> None:
             parse_mapping(bad)
 
 
+def test_a_mapping_error_never_echoes_what_stands_where_the_source_belongs() -> None:
+    """An operator who passes the value itself (``--secret token=sk-live-...``) must not find it in the log."""
+    for bad, says in (("token=sk-live-abcdef123", "must be env:VAR, file:PATH or caller (a value is never given"),
+                      ("sk-live-abcdef123", "no '=' in what was given"),
+                      ("token=vault:sk-live-abcdef123", "not vault:..."),
+                      ("token=env:", "names no variable after env:"),
+                      ("token=file: ", "names no file after file:")):
+        with pytest.raises(ValueError) as err:
+            parse_mapping(bad)
+        assert says in str(err.value) and "sk-live" not in str(err.value)
+
+
 def test_mapping_file_lines_name_the_bad_line() -> None:
     lines = ["# Snowflake", "", "snowflake:snowflake_private_key=file:/mnt/k", "  token=env:T  "]
     assert [m[1] for m in parse_mapping_lines(lines)] == ["snowflake_private_key", "token"]
@@ -190,6 +202,25 @@ def test_names_lists_mappings_env_and_files(tmp_path: Path) -> None:
     s = store(tmp_path, {"_FSEC_FROM_ENV": "y", "UNRELATED": "z"},
               mappings=[(None, "mapped", SecretSource("env", "M")), (None, "nope", SecretSource("caller"))])
     assert s.names() == ["from_env", "from_file", "mapped"]
+
+
+
+def test_names_lists_the_directory_again_only_when_it_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forwarding every name asks for the names on every call: the listing is reused while the
+    directory is unchanged, and a key added or removed (a new mtime) shows at the next call."""
+    (tmp_path / "one").write_text("x")
+    old = os.stat(tmp_path).st_mtime - 10
+    os.utime(tmp_path, (old, old))  # out of the racy window: the listing may be kept
+    s = store(tmp_path)
+    listed = []
+    listdir = os.listdir
+    monkeypatch.setattr(os, "listdir", lambda path: (listed.append(path), listdir(path))[1])
+    assert s.names() == ["one"] and s.names() == ["one"]
+    assert len(listed) == 1
+    (tmp_path / "two").write_text("y")
+    assert s.names() == ["one", "two"]
+    (tmp_path / "one").unlink()
+    assert s.names() == ["two"]
 
 
 # -- what connectors declare ----------------------------------------------------------------------------
