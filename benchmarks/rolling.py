@@ -201,11 +201,12 @@ def get_request(gen: str, meta: bytes) -> Any:
     from translators._gen import v1, v2
 
     if gen == "v1":
-        req = v1.GetTaskRequest(task_type=TASK_TYPE, resource_meta=meta, output_prefix="s3://bucket/rolling")
-        req.task_category.name = TASK_TYPE
-        return req
-    req = v2.GetTaskRequest(resource_meta=meta, output_prefix="s3://bucket/rolling")
+        req = v1.GetTaskRequest(task_type=TASK_TYPE, resource_meta=meta)
+    else:
+        req = v2.GetTaskRequest(resource_meta=meta)
     req.task_category.name = TASK_TYPE
+    if "output_prefix" in req.DESCRIPTOR.fields_by_name:  # v1 GetTaskRequest has it from flyteidl 1.15.2
+        req.output_prefix = "s3://bucket/rolling"
     return req
 
 

@@ -9,6 +9,7 @@ read from its own log: ``PYTHONPROFILEIMPORTTIME`` makes Python write one line p
 from __future__ import annotations
 
 import http.server
+import importlib.util
 import json
 import re
 import threading
@@ -21,6 +22,9 @@ import pytest
 from google.protobuf import struct_pb2
 
 from tests.bridge._helpers import Served, channel, start_serve
+
+if importlib.util.find_spec("flytekit") is None:  # found, not imported: the test is about the server's imports
+    pytest.skip("needs flytekit installed (its webhook connector is what loads lazily)", allow_module_level=True)
 from translators._gen import v1, v1_core_execution, v1_core_literals, v1_core_tasks, v1_grpc, v2, v2_grpc
 
 pytestmark = pytest.mark.timeout(90)
