@@ -15,7 +15,9 @@ server passes no metadata) and ``Resource.to_flyte_idl`` (new in 1.13, a corouti
 
 from __future__ import annotations
 
+import functools
 import inspect
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -99,6 +101,35 @@ def inputs_to_flytekit(inputs: Any, template: Any) -> Any:
     return LiteralMap.from_flyte_idl(inputs_to_literal_map(inputs, template))
 
 
+@functools.cache
+def default_flytekit_context() -> Any:
+    """flytekit's default ``FlyteContext``, made once in a thread of its own.
+
+    flytekit keeps its context stack in a ``ContextVar`` that its import fills in the importing context
+    only; where the variable is unset, every ``FlyteContextManager.current_context()`` re-initializes
+    flytekit (reads its config, creates its sandbox directory, builds new execution parameters) and, on
+    the main thread, installs flytekit's own SIGINT handler. Made in a thread other than the main one,
+    the default context leaves the process's signal handlers alone.
+    """
+    from flytekit.core.context_manager import FlyteContextManager
+
+    made: list[Any] = []
+    thread = threading.Thread(target=lambda: made.append(FlyteContextManager.current_context()),
+                              name="flytekit-context")
+    thread.start()
+    thread.join()
+    return made[0]
+
+
+def enter_flytekit_context() -> None:
+    """Give the current call flytekit's default context if it has none, as ``pyflyte serve connector``'s
+    calls inherit the one its import made (see ``default_flytekit_context``); each call gets a stack of its own."""
+    from flytekit.core.context_manager import flyte_context_Var
+
+    if not flyte_context_Var.get():
+        flyte_context_Var.set([default_flytekit_context()])
+
+
 async def _resolved(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
@@ -164,6 +195,8 @@ async def resource_from_flytekit(resource: Any, who: str) -> Resource:
 
 
 __all__ = [
+    "default_flytekit_context",
+    "enter_flytekit_context",
     "inputs_to_flytekit",
     "inputs_to_literal_map",
     "metadata_to_flytekit",

@@ -8,7 +8,9 @@ hub connector;
 
 The wrapped connector sees what ``pyflyte serve connector`` gives it: flytekit model objects
 (``TaskTemplate``, ``LiteralMap``, ``TaskExecutionMetadata``), plain methods run in a worker thread and
-coroutines awaited, its own ``ResourceMeta`` encode/decode for ``resource_meta``. flytekit's
+coroutines awaited, its own ``ResourceMeta`` encode/decode for ``resource_meta``, and flytekit's default
+context already in place (``enter_flytekit_context``: without it flytekit re-initializes itself on every
+call, about a third of a webhook call's CPU). flytekit's
 ``SensorEngine`` is never wrapped: the bridge's engine (``modern.sensors``) takes its place because it
 enforces the module allowlist, and still runs allowed flytekit ``BaseSensor`` subclasses.
 
@@ -26,6 +28,8 @@ from google.protobuf.message import Message
 
 from legacy._flytekit_api import flytekit_api
 from legacy._flytekit_models import (
+    default_flytekit_context,
+    enter_flytekit_context,
     inputs_to_flytekit,
     metadata_to_flytekit,
     resource_from_flytekit,
@@ -92,26 +96,31 @@ class FlytekitAsyncAdapter(_Wrapped, AsyncConnector):
         **kwargs: Any,
     ) -> ResourceMeta:
         """Run the flytekit connector's ``create`` with flytekit model objects."""
+        enter_flytekit_context()
         return await _FLYTEKIT.task(
             self.flytekit_connector.create, task_template, output_prefix, inputs, task_execution_metadata, kwargs
         )
 
     async def get(self, resource_meta: Any, **kwargs: Any) -> Resource:
         """The flytekit connector's ``get``, its Resource encoded as flytekit would."""
+        enter_flytekit_context()
         res = await _FLYTEKIT.call(self.flytekit_connector.get, {"resource_meta": resource_meta}, kwargs)
         return await resource_from_flytekit(res, f"connector {self.name!r}")
 
     async def delete(self, resource_meta: Any, **kwargs: Any) -> None:
         """The flytekit connector's ``delete``."""
+        enter_flytekit_context()
         await _FLYTEKIT.call(self.flytekit_connector.delete, {"resource_meta": resource_meta}, kwargs)
 
     async def get_metrics(self, resource_meta: Any, **kwargs: Any) -> Any:
         """The flytekit connector's v1 ``GetTaskMetricsResponse``, as v2."""
+        enter_flytekit_context()
         res = await _FLYTEKIT.call(self.flytekit_connector.get_metrics, {"resource_meta": resource_meta})
         return _as_v2(res, v2.GetTaskMetricsResponse)
 
     async def get_logs(self, resource_meta: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         """The flytekit connector's v1 ``GetTaskLogsResponse``, as v2 (flytekit returns one)."""
+        enter_flytekit_context()
         res = await _FLYTEKIT.call(self.flytekit_connector.get_logs, {"resource_meta": resource_meta})
         return _as_v2(res, v2.GetTaskLogsResponse)
 
@@ -132,6 +141,7 @@ class FlytekitSyncAdapter(_Wrapped, SyncConnector):
         **kwargs: Any,
     ) -> Resource:
         """Run the flytekit connector's ``do`` and return its terminal Resource."""
+        enter_flytekit_context()
         # flytekit's sync service never passes the execution metadata; a connector that declares it
         # (or takes **kwargs) gets it here, which is what flyteorg/flyte#3824 asked for.
         res = await _FLYTEKIT.task(
@@ -173,6 +183,7 @@ def adapt(connector: Any) -> AsyncConnector | SyncConnector:
         register_builtin_sensors(engine.sensors)
         return engine
     api = flytekit_api()
+    default_flytekit_context()  # made now (at start, or in the lazy import's thread), not in the first call
     if isinstance(connector, api.sync_base):
         return FlytekitSyncAdapter(connector)
     if isinstance(connector, api.async_base):

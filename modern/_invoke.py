@@ -9,6 +9,7 @@ the connector's coroutine as ``CancelledError``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 import traceback
@@ -153,12 +154,28 @@ async def within(work: Awaitable[T], timeout: float | None) -> T:
 def declared_kwargs(fn: Any, extra: Mapping[str, Any]) -> dict[str, Any]:
     """The keywords of ``extra`` that ``fn`` declares; all of them if it takes ``**kwargs``."""
     try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return dict(extra)
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        params = _declared(fn)
+    except TypeError:  # an unhashable callable: not cached
+        params = _declared.__wrapped__(fn)
+    if params is None:
         return dict(extra)
     return {k: v for k, v in extra.items() if k in params}
+
+
+@functools.lru_cache(maxsize=1024)
+def _declared(fn: Any) -> frozenset[str] | None:
+    """The parameter names of ``fn``; None when it takes ``**kwargs`` or has no signature.
+
+    Cached (bound methods of one object compare equal): ``inspect.signature`` costs tens of
+    microseconds, and an SDK adapter asks on every call.
+    """
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return None
+    return frozenset(params)
 
 
 # The SDKs' own "no connector for that task type" (flytekit 1.16+, and 1.11-1.15 under its agent name).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import keyword
 from collections.abc import Callable, Sequence
 from operator import attrgetter, methodcaller
 from typing import Any
@@ -295,6 +296,8 @@ class MapLists:
         self._shadow = shadow.FromString
         # One C-level attribute chain per list, each side.
         self._pairs = tuple(zip(map(attrgetter, paths2), map(attrgetter, paths1)))
+        # Each attribute step costs a upb wrapper (~0.1 us): lists under one message share the steps to it.
+        self.same_counts = _counts_compared(paths2, paths1) or self._same_counts  # type: ignore[method-assign]
 
     @classmethod
     def of(cls, v1_cls: type[Message], v2_cls: type[Message]) -> MapLists | None:
@@ -317,6 +320,9 @@ class MapLists:
 
     def same_counts(self, m2: Message, m1: Message) -> bool:
         """True when every v1 map of ``m1`` kept every entry of its v2 list in ``m2``."""
+        return self._same_counts(m2, m1)  # replaced per instance by the compiled comparison
+
+    def _same_counts(self, m2: Message, m1: Message) -> bool:
         for get2, get1 in self._pairs:
             if len(get2(m2)) != len(get1(m1)):
                 return False
@@ -329,6 +335,31 @@ class MapLists:
         except Exception:  # noqa: BLE001 (not ours to report: the slow check parses and says why)
             return False
         return self.same_counts(s, m1)  # the shadow has the v2 field names
+
+
+def _counts_compared(paths2: Sequence[str], paths1: Sequence[str]) -> Callable[[Message, Message], bool] | None:
+    """``same_counts`` as one compiled expression: ``len(m2.<p2>) == len(m1.<p1>) and ...``, the steps to a
+    message that holds several lists taken once per side. None when a name is not an identifier."""
+    split2, split1 = [p.split(".") for p in paths2], [p.split(".") for p in paths1]
+    names = {n for p in (*split2, *split1) for n in p}
+    if not all(n.isidentifier() and not keyword.iskeyword(n) for n in names):
+        return None
+    lines, tests, held = [], [], {}
+    for p2, p1 in zip(split2, split1):
+        key = (tuple(p2[:-2]), tuple(p1[:-2]))
+        shared = bool(key[0]) and sum(1 for q2, q1 in zip(split2, split1) if (tuple(q2[:-2]), tuple(q1[:-2])) == key) > 1
+        if shared and key not in held:
+            held[key] = i = len(held)
+            lines += [f"    a{i} = m2.{'.'.join(key[0])}", f"    b{i} = m1.{'.'.join(key[1])}"]
+        if shared:
+            i = held[key]
+            tests.append(f"len(a{i}.{'.'.join(p2[-2:])}) == len(b{i}.{'.'.join(p1[-2:])})")
+        else:
+            tests.append(f"len(m2.{'.'.join(p2)}) == len(m1.{'.'.join(p1)})")
+    source = "def same_counts(m2, m1):\n" + "\n".join([*lines, f"    return {' and '.join(tests) or 'True'}"]) + "\n"
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "<translators.MapLists>", "exec"), namespace)  # noqa: S102 (names checked above)
+    return namespace["same_counts"]  # type: ignore[no-any-return]
 
 
 def _map_list_paths(d2: Descriptor, d1: Descriptor, fields: dict[str, tuple[tuple[str, str], ...]],
@@ -397,10 +428,8 @@ class SameNames:
             s = self._shadow(data)
         except Exception:  # noqa: BLE001 (the caller falls back to reading the names)
             return False
-        a, b = self._a(s), self._b(s)
-        a.DiscardUnknownFields()  # the values, and any other field of the entries
-        b.DiscardUnknownFields()
-        return a == b
+        s.DiscardUnknownFields()  # one call, recursive: the values, and any other field of the entries
+        return self._a(s) == self._b(s)  # type: ignore[no-any-return]
 
 
 def _fields(d: Descriptor, path: Sequence[str]) -> list[FieldDescriptor]:

@@ -73,6 +73,40 @@ async def test_sync_adapter_gets_flytekit_models_and_returns_literals() -> None:
         assert args["task_execution_metadata"].namespace == "ns"
 
 
+async def test_a_call_without_flytekit_context_gets_the_default_one_not_a_reinitialized_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The bridge's calls run in contexts made before flytekit was imported (the webhook connector is
+    # imported lazily in a worker thread): flytekit's context variable is unset there. Without a default
+    # context handed in, flytekit re-initializes itself on every call (config, sandbox directory, and
+    # on the main thread its own SIGINT handler in place of the server's).
+    import asyncio
+    import contextvars
+    import signal
+
+    from flytekit.core.context_manager import FlyteContextManager, flyte_context_Var
+
+    hub_connector = adapt(fk.DoubleSync())
+    inits: list[int] = []
+    real_init = FlyteContextManager.initialize
+    monkeypatch.setattr(FlyteContextManager, "initialize", staticmethod(lambda: (inits.append(1), real_init())[1]))
+    sigint = signal.getsignal(signal.SIGINT)
+    seen: list[int] = []
+
+    async def call() -> object:
+        assert not flyte_context_Var.get()  # the fresh context: as the bridge's calls start
+        res = await hub_connector.do(int_template(fk.SYNC_TYPE), "s3://out", inputs=int_inputs(4))
+        seen.append(len(flyte_context_Var.get()))
+        return res
+
+    for _ in range(2):
+        res = await asyncio.get_running_loop().create_task(call(), context=contextvars.Context())
+        assert res.phase == PHASE.SUCCEEDED and output_y(res) == 8  # flytekit's TypeEngine encoded it
+    assert inits == []
+    assert seen == [1, 1]  # a stack of its own per call, holding the default context
+    assert signal.getsignal(signal.SIGINT) is sigint
+
+
 async def test_async_adapter_runs_blocking_methods_and_keeps_its_meta() -> None:
     fk.CALLS.clear()
     hub_connector = adapt(fk.JobAsync())

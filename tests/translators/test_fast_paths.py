@@ -198,3 +198,25 @@ def test_server_translations_carry_no_marker() -> None:
     m2 = T.get_task_request_to_v2_from_wire(v1.GetTaskRequest(task_type="t").SerializeToString(), mark=False)
     for m in (r1, m2):
         assert MARKER_FIELD not in {f.field_number for f in unknown_fields.UnknownFieldSet(m)}
+
+
+def test_the_compiled_count_comparison_shares_steps_and_refuses_names_it_cannot_compile() -> None:
+    from translators import _fixups
+    from translators._gen import v1, v2
+
+    paths = ["inputs.literals", "template.interface.inputs.variables", "template.interface.outputs.variables"]
+    same = _fixups._counts_compared(paths, paths)
+    assert same is not None
+    m2, m1 = v2.CreateTaskRequest(), v1.CreateTaskRequest()
+    assert same(m2, m1)
+    for i, where in enumerate(("inputs", "declared inputs", "declared outputs")):
+        m2.inputs.literals.add(name=f"x{i}") if where == "inputs" else \
+            getattr(m2.template.interface, where.split()[1]).variables.add(key=f"x{i}")
+        assert not same(m2, m1)  # the v2 list has one entry more than its v1 map
+        if where == "inputs":
+            m1.inputs.literals[f"x{i}"].scalar.primitive.integer = 1
+        else:
+            getattr(m1.template.interface, where.split()[1]).variables[f"x{i}"].description = "d"
+        assert same(m2, m1)
+    assert _fixups._counts_compared(["class.x"], ["class.x"]) is None
+    assert _fixups._counts_compared(["a-b.x"], ["a-b.x"]) is None
