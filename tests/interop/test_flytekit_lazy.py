@@ -80,7 +80,9 @@ def test_discovery_defers_the_webhook_unless_flytekit_is_imported_or_asked_not_t
     (lazy,) = deferred.implementations("webhook", 0)
     assert isinstance(lazy, LazyFlytekitImplementation) and not lazy.loaded
     assert lazy.describe() == "flytekit (flytekit.extras.webhook.connector)"
-    assert deferred.entries() == []  # not a local connector object until it is imported
+    # Not a local connector object until it is imported. (Only the webhook's category: discovery also adapts
+    # what earlier tests left in flyte-sdk's process-wide registry.)
+    assert [e for e in deferred.entries() if e.category == ("webhook", 0)] == []
 
 
 def test_an_import_begun_on_a_loop_that_stopped_still_serves_the_next_loop(monkeypatch: pytest.MonkeyPatch) -> None:
