@@ -33,6 +33,7 @@ class BenchConnector(AsyncConnector):
     task_type_name = "bench"
     task_type_version = 0
     metadata_type = BenchMeta
+    verify = staticmethod(check_inputs)  # what create reads and checks; the payload twin swaps it
 
     async def create(
         self,
@@ -43,7 +44,7 @@ class BenchConnector(AsyncConnector):
         **kwargs: Any,
     ) -> BenchMeta:
         """Read and verify every native input."""
-        check_inputs(inputs)
+        self.verify(inputs)
         return BenchMeta(job_id="bench-job-000000000001")
 
     async def get(self, resource_meta: BenchMeta, **kwargs: Any) -> Resource:
@@ -59,18 +60,7 @@ class PayloadConnector(BenchConnector):
 
     name = "Payload Connector"
     task_type_name = "payload"
-
-    async def create(
-        self,
-        task_template: Any,
-        output_prefix: str,
-        inputs: dict[str, Any] | None = None,
-        task_execution_metadata: Any = None,
-        **kwargs: Any,
-    ) -> BenchMeta:
-        """Read and verify every native input."""
-        check_payload(inputs)
-        return BenchMeta(job_id="bench-job-000000000001")
+    verify = staticmethod(check_payload)
 
 
 ConnectorRegistry.register(BenchConnector(), override=True)
